@@ -1,0 +1,1 @@
+"""AWS adapters. Only this package imports boto3/botocore."""

@@ -1,0 +1,197 @@
+"""Validation of names and request bodies. Every message says what is wrong and what is expected."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from controlplane.domain.model import (
+    MAX_DESIRED_COUNT,
+    TIER_MIN_COUNT,
+    DeployOnPush,
+    EnvSettings,
+    Tier,
+)
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+SOURCE_VERSION_RE = re.compile(r"^[A-Za-z0-9_./@^~-]{1,255}$")
+OPERATION_ID_RE = re.compile(r"^[a-z]+-[a-z0-9-]{1,70}$")
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MATCH_KINDS = ("exact", "glob", "semver")
+
+
+class InvalidInput(ValueError):
+    """Raised by the validators below; the API turns it into a 400."""
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidInput(
+            f"invalid environment name {name!r}: use 3-24 characters, lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return name
+
+
+def check_operation_id(op_id: str) -> str:
+    if not OPERATION_ID_RE.match(op_id or ""):
+        raise InvalidInput(f"invalid operation id {op_id!r}")
+    return op_id
+
+
+def check_idempotency_key(key: str) -> str:
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise InvalidInput("Idempotency-Key must be 1-128 characters of letters, digits and '_.:-'")
+    return key
+
+
+def _only_keys(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed)) or 'none'}")
+
+
+def _wait(body: dict[str, Any]) -> dict[str, int]:
+    wait = body.get("wait")
+    if wait is None:
+        return {}
+    if not isinstance(wait, dict):
+        raise InvalidInput("'wait' must be an object with interval_seconds and/or timeout_seconds")
+    _only_keys(wait, {"interval_seconds", "timeout_seconds"})
+    out: dict[str, int] = {}
+    for key, lo, hi in (("interval_seconds", 1, 300), ("timeout_seconds", 1, 86400)):
+        if key in wait:
+            value = wait[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise InvalidInput(f"wait.{key} must be an integer from {lo} to {hi}")
+            out[key] = value
+    return out
+
+
+def check_object(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return body
+
+
+def provision_request(body: Any) -> dict[str, Any]:
+    body = check_object(body)
+    _only_keys(body, {"source_version", "wait"})
+    params: dict[str, Any] = {}
+    if "source_version" in body:
+        params["source_version"] = _source_version(body["source_version"])
+    return params | _wait_params(body)
+
+
+def _wait_params(body: dict[str, Any]) -> dict[str, Any]:
+    wait = _wait(body)
+    return {"wait": wait} if wait else {}
+
+
+def _source_version(value: Any) -> str:
+    if not isinstance(value, str) or not SOURCE_VERSION_RE.match(value):
+        raise InvalidInput("source_version must be a branch, tag or commit: 1-255 of letters, digits and ./@^~_-")
+    return value
+
+
+def build_request(body: Any) -> dict[str, Any]:
+    body = check_object(body)
+    _only_keys(body, {"source_version", "image_tag", "wait"})
+    if "source_version" not in body:
+        raise InvalidInput('source_version is required, e.g. {"source_version": "main"}')
+    params: dict[str, Any] = {"source_version": _source_version(body["source_version"])}
+    if "image_tag" in body:
+        params["image_tag"] = check_tag(body["image_tag"])
+    return params | _wait_params(body)
+
+
+def check_tag(value: Any) -> str:
+    if not isinstance(value, str) or not TAG_RE.match(value):
+        raise InvalidInput("image_tag must be a valid image tag: 1-128 of letters, digits, '_', '.', '-'")
+    return value
+
+
+def deploy_request(body: Any) -> dict[str, Any]:
+    body = check_object(body)
+    _only_keys(body, {"image_tag", "image_digest", "wait"})
+    if "image_tag" in body and "image_digest" in body:
+        raise InvalidInput("give image_tag or image_digest, not both")
+    params: dict[str, Any] = {}
+    if "image_tag" in body:
+        params["image_tag"] = check_tag(body["image_tag"])
+    if "image_digest" in body:
+        digest = body["image_digest"]
+        if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+            raise InvalidInput("image_digest must look like sha256:<64 hex characters>")
+        params["image_digest"] = digest
+    return params | _wait_params(body)
+
+
+def destroy_request(body: Any) -> dict[str, Any]:
+    body = check_object(body)
+    _only_keys(body, {"confirm", "wait"})
+    params: dict[str, Any] = {}
+    if "confirm" in body:
+        if not isinstance(body["confirm"], str):
+            raise InvalidInput("confirm must be the environment's name as a string")
+        params["confirm"] = body["confirm"]
+    return params | _wait_params(body)
+
+
+def deploy_on_push(value: Any) -> DeployOnPush | None:
+    if value is None or value is False:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput("deploy_on_push must be null or an object {match, pattern, repository?}")
+    _only_keys(value, {"match", "pattern", "repository"})
+    match = value.get("match", "exact")
+    if match not in MATCH_KINDS:
+        raise InvalidInput(f"deploy_on_push.match must be one of {', '.join(MATCH_KINDS)}")
+    pattern = value.get("pattern")
+    if not isinstance(pattern, str) or not pattern or len(pattern) > 128:
+        raise InvalidInput("deploy_on_push.pattern must be a non-empty string of at most 128 characters")
+    if match == "exact":
+        check_tag(pattern)
+    repo = value.get("repository")
+    if repo is not None and (not isinstance(repo, str) or not re.match(r"^[a-z0-9][a-z0-9._/-]{1,255}$", repo)):
+        raise InvalidInput("deploy_on_push.repository must be an ECR repository name")
+    return DeployOnPush(match=match, pattern=pattern, repository=repo)
+
+
+def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier, EnvSettings]:
+    """Apply a PUT body onto current settings. Returns the (possibly new) tier and the new settings."""
+    body = check_object(body)
+    _only_keys(body, {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected"})
+    if "tier" in body:
+        try:
+            tier = Tier(body["tier"])
+        except ValueError:
+            raise InvalidInput("tier must be one of dev, staging, prod") from None
+    changes: dict[str, Any] = {}
+    if "desired_count" in body:
+        count = body["desired_count"]
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise InvalidInput("desired_count must be an integer or null (null: the tier's default)")
+        changes["desired_count"] = count
+    for flag in ("nightly_teardown", "protected"):
+        if flag in body:
+            if not isinstance(body[flag], bool):
+                raise InvalidInput(f"{flag} must be true or false")
+            changes[flag] = body[flag]
+    if "deploy_on_push" in body:
+        changes["deploy_on_push"] = deploy_on_push(body["deploy_on_push"])
+    settings = EnvSettings(**{**current.__dict__, **changes})
+    check_desired_count(settings.desired_count, tier)
+    return tier, settings
+
+
+def check_desired_count(count: int | None, tier: Tier) -> None:
+    if count is None:
+        return
+    low = TIER_MIN_COUNT[tier]
+    if not low <= count <= MAX_DESIRED_COUNT:
+        raise InvalidInput(f"desired_count for a {tier.value} environment must be from {low} to {MAX_DESIRED_COUNT}")

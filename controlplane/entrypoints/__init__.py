@@ -1,0 +1,1 @@
+"""Thin Chalice entry points: parse, call a use case, shape the response."""

@@ -1,0 +1,81 @@
+"""Ports: what the domain and the use cases need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from controlplane.domain.model import Environment, Lock, Operation, OpKind, OpStatus, StepRecord
+
+Clock = Callable[[], float]
+
+
+class LockHeld(Exception):
+    """The environment's lock is held by another, unexpired operation."""
+
+    def __init__(self, lock: Lock) -> None:
+        super().__init__(f"environment {lock.environment} is locked by operation {lock.operation_id}")
+        self.lock = lock
+
+
+class Store(Protocol):
+    """The registry: environments, operations, locks and idempotency records."""
+
+    def get_environment(self, name: str) -> Environment | None: ...
+
+    def list_environments(self) -> list[Environment]: ...
+
+    def put_environment(self, env: Environment) -> None: ...
+
+    def create_environment(self, env: Environment) -> bool:
+        """Create if absent; False if it already existed."""
+        ...
+
+    def create_operation(self, op: Operation) -> None: ...
+
+    def get_operation(self, op_id: str) -> Operation | None: ...
+
+    def list_operations(self, environment: str, limit: int = 50) -> list[Operation]:
+        """Newest first."""
+        ...
+
+    def record_step(self, op_id: str, step: StepRecord) -> None: ...
+
+    def set_execution(self, op_id: str, execution_arn: str) -> None: ...
+
+    def finish_operation(
+        self,
+        op_id: str,
+        status: OpStatus,
+        ended_at: float,
+        error: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> bool:
+        """Set the final status once: False if the operation had already finished."""
+        ...
+
+    def acquire_lock(self, environment: str, op_id: str, now: float, lease_seconds: float) -> Lock:
+        """Take or renew the lock for op_id; raise LockHeld if another unexpired operation holds it."""
+        ...
+
+    def release_lock(self, environment: str, op_id: str) -> bool:
+        """Release if held by op_id; False if it was not (already released or someone else's)."""
+        ...
+
+    def get_lock(self, environment: str) -> Lock | None: ...
+
+    def remember_request(self, key: str, fingerprint: str, op_id: str, now: float) -> tuple[str, str] | None:
+        """Store key -> (fingerprint, op_id) if new; return the stored pair if the key was already used."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs operations as state machine executions."""
+
+    def start(self, kind: OpKind, name: str, payload: dict[str, Any]) -> str: ...
+
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED, or None if unknown."""
+        ...
+
+    def stop(self, execution_arn: str, cause: str) -> None: ...

@@ -1,0 +1,297 @@
+"""Create, through the AWS APIs, what Terraform creates: the state backend, each environment's base and its
+published contract, and the control plane's own deployment (registry table, Lambdas, state machines)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controlplane.aws.platform import env_tags
+from controlplane.domain.contract import Contract, contract_parameter_name, tier_profile
+from controlplane.store.dynamodb import create_registry_table
+
+ROOT = Path(__file__).resolve().parents[2]
+STATEMACHINES = ROOT / "statemachines"
+KINDS = ("provision", "build", "deploy", "destroy")
+ClientFactory = Callable[[str], Any]
+
+
+def terraform_tags(env: str) -> list[dict[str, str]]:
+    return [{"Key": "cart:environment", "Value": env}, {"Key": "cart:managed-by", "Value": "terraform"}]
+
+
+@dataclass(frozen=True)
+class Backend:
+    bucket: str
+    lock_table: str
+
+
+def seed_backend(make: ClientFactory, account: str, environments: Iterable[str]) -> Backend:
+    s3, ddb = make("s3"), make("dynamodb")
+    bucket, table = f"cart-service-tfstate-{account}", "cart-service-tfstate-lock"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+    )
+    for env in environments:
+        state = {
+            "version": 4,
+            "terraform_version": "1.11.4",
+            "serial": 1,
+            "lineage": f"sandbox-{env}",
+            "outputs": {},
+            "resources": [],
+        }
+        s3.put_object(Bucket=bucket, Key=f"environments/{env}/terraform.tfstate", Body=json.dumps(state).encode())
+    return Backend(bucket=bucket, lock_table=table)
+
+
+def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, contract_prefix: str) -> Contract:
+    """One environment's base, named as in docs/contract.md, and its published contract."""
+    ec2, elbv2, ecs, ecr, ddb, iam, cb, ssm = (
+        make(s) for s in ("ec2", "elbv2", "ecs", "ecr", "dynamodb", "iam", "codebuild", "ssm")
+    )
+    name = f"cart-service-{env}"
+    tags = terraform_tags(env)
+    vpc = ec2.create_vpc(
+        CidrBlock=f"10.{cidr_index}.0.0/16",
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": [*tags, {"Key": "Name", "Value": name}]}],
+    )["Vpc"]["VpcId"]
+    azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=f"10.{cidr_index}.{i}.0/24",
+            AvailabilityZone=az,
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": tags}],
+        )["Subnet"]["SubnetId"]
+        for i, az in enumerate(azs)
+    ]
+    sg = ec2.create_security_group(
+        GroupName=f"{name}-tasks",
+        Description="Cart Service tasks",
+        VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+    )["GroupId"]
+    alb = elbv2.create_load_balancer(Name=f"cart-{env}-alb", Subnets=subnets, SecurityGroups=[sg], Tags=tags)
+    alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elbv2.create_target_group(
+        Name=f"cart-{env}-tg",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        Tags=tags,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
+    )
+    ecs.create_cluster(
+        clusterName=name,
+        settings=[{"name": "containerInsights", "value": "enabled"}],
+        capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
+    )
+    repo = ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True}, tags=tags)[
+        "repository"
+    ]
+    ddb.create_table(
+        TableName=f"{name}-carts",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "cart_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "cart_id", "KeyType": "HASH"}],
+        Tags=tags,
+    )
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    execution_role = iam.create_role(RoleName=f"{name}-task-execution", AssumeRolePolicyDocument=trust, Tags=tags)
+    task_role = iam.create_role(RoleName=f"{name}-task", AssumeRolePolicyDocument=trust, Tags=tags)
+    cb_trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    cb_role = iam.create_role(RoleName=f"{name}-codebuild", AssumeRolePolicyDocument=cb_trust, Tags=tags)
+    cb.create_project(
+        name=f"{name}-image",
+        source={"type": "NO_SOURCE", "location": "n/a", "buildspec": "buildspec.yml"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+            "privilegedMode": True,
+            "environmentVariables": [{"name": "ECR_REPOSITORY", "value": name, "type": "PLAINTEXT"}],
+        },
+        serviceRole=cb_role["Role"]["Arn"],
+        tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
+    )
+    contract = Contract(
+        environment=env,
+        tier=tier,
+        cluster_name=name,
+        service_name=name,
+        task_family=name,
+        container_name="cart",
+        container_port=8080,
+        task_cpu="256",
+        task_memory="512",
+        subnet_ids=tuple(subnets),
+        security_group_ids=(sg,),
+        assign_public_ip=False,
+        target_group_arn=tg,
+        ecr_repository_name=repo["repositoryName"],
+        data_table_name=f"{name}-carts",
+        codebuild_project_name=f"{name}-image",
+        execution_role_arn=execution_role["Role"]["Arn"],
+        task_role_arn=task_role["Role"]["Arn"],
+        log_group_name=f"/cart-service/{env}/app",
+        log_retention_days=14,
+        profile=tier_profile(tier),
+    )
+    ssm.put_parameter(
+        Name=contract_parameter_name(contract_prefix, env),
+        Type="String",
+        Value=contract.to_json(),
+        Tags=tags,
+        Description=f"Control plane contract for {env} (published by Terraform)",
+    )
+    return contract
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("README", "Code runs in-process in the sandbox (see controlplane/sandbox/emulation.py).\n")
+    return buf.getvalue()
+
+
+def lambda_handlers() -> dict[str, str]:
+    """Function name -> handler string, exactly as the Chalice app registers them (and chalice package emits)."""
+    import app as chalice_app
+
+    return {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
+
+
+def asl_definition(kind: str, function_prefix: str) -> str:
+    return (STATEMACHINES / f"{kind}.asl.json").read_text().replace("${function_prefix}", function_prefix)
+
+
+def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_vars: dict[str, str]) -> dict[str, str]:
+    """Deploy the control plane: registry table, one Lambda per step, one state machine per kind."""
+    ddb, iam, lam, sfn = make("dynamodb"), make("iam"), make("lambda"), make("stepfunctions")
+    create_registry_table(ddb, registry_table)
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role = iam.create_role(RoleName=f"cart-controlplane-{stage}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    prefix = f"cart-controlplane-{stage}-"
+    code = _zip()
+    for function, handler in lambda_handlers().items():
+        lam.create_function(
+            FunctionName=prefix + function,
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": code},
+            Timeout=300,
+            Environment={"Variables": env_vars},
+            Tags={"cart:managed-by": "controlplane"},
+        )
+    arns = {}
+    for kind in KINDS:
+        arns[kind] = sfn.create_state_machine(
+            name=f"{prefix}{kind}",
+            definition=asl_definition(kind, prefix),
+            roleArn=role,
+            type="STANDARD",
+        )["stateMachineArn"]
+    return arns
+
+
+__all__ = ["KINDS", "Backend", "env_tags", "seed_backend", "seed_controlplane", "seed_environment"]
+
+
+SEED_TIERS = {"dev": "dev", "staging": "staging", "prod": "prod"}
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything the sandbox created, and the settings the control plane runs with inside it."""
+
+    account: str
+    region: str
+    stage: str
+    backend: Backend
+    contracts: dict[str, Contract]
+    state_machines: dict[str, str]
+    env_vars: dict[str, str]
+
+
+def seed_all(
+    make: ClientFactory,
+    region: str,
+    stage: str = "sandbox",
+    environments: dict[str, str] | None = None,
+    wait_interval: int = 1,
+    wait_timeout: int = 300,
+) -> World:
+    envs = environments if environments is not None else SEED_TIERS
+    account = make("sts").get_caller_identity()["Account"]
+    backend = seed_backend(make, account, envs)
+    contracts = {
+        env: seed_environment(make, env, tier, i + 1, "/cart-service") for i, (env, tier) in enumerate(envs.items())
+    }
+    env_vars = {
+        "CONTROLPLANE_STAGE": stage,
+        "REGISTRY_TABLE": f"cart-controlplane-{stage}-registry",
+        "STATE_MACHINE_PREFIX": f"arn:aws:states:{region}:{account}:stateMachine:cart-controlplane-{stage}-",
+        "CONTRACT_PARAMETER_PREFIX": "/cart-service",
+        "WAIT_INTERVAL_SECONDS": str(wait_interval),
+        "WAIT_TIMEOUT_SECONDS": str(wait_timeout),
+    }
+    arns = seed_controlplane(make, stage, env_vars["REGISTRY_TABLE"], env_vars)
+    return World(account, region, stage, backend, contracts, arns, env_vars)

@@ -1,0 +1,294 @@
+"""Use cases behind the HTTP API, the schedules and the events. No AWS SDK here: ports only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from controlplane.domain import validation as v
+from controlplane.domain.model import (
+    Environment,
+    EnvStatus,
+    Operation,
+    OpKind,
+    OpStatus,
+    Tier,
+    default_settings,
+    request_fingerprint,
+    seed_environments,
+    status_after_failure,
+)
+from controlplane.domain.plans import Inventory, destroy_plan
+from controlplane.errors import (
+    BaseInfrastructureMissing,
+    ConfirmationRequired,
+    Conflict,
+    IdempotencyKeyReused,
+    NotFound,
+    OperationInProgress,
+    ValidationFailed,
+)
+from controlplane.ports import Clock, Executor, LockHeld, Store
+from controlplane.settings import Settings
+
+VALIDATORS: dict[OpKind, Callable[[Any], dict[str, Any]]] = {
+    OpKind.PROVISION: v.provision_request,
+    OpKind.BUILD: v.build_request,
+    OpKind.DEPLOY: v.deploy_request,
+    OpKind.DESTROY: v.destroy_request,
+}
+# How many waits an operation can hold its lock across: the lock's lease covers them all, then expires.
+WAITS_PER_OPERATION = {OpKind.PROVISION: 2, OpKind.BUILD: 1, OpKind.DEPLOY: 1, OpKind.DESTROY: 2}
+
+
+def new_operation_id(kind: OpKind, now: float, idempotency_key: str | None = None, scope: str = "") -> str:
+    stamp = time.strftime("%Y%m%dt%H%M%S", time.gmtime(now))
+    if idempotency_key is not None:
+        suffix = hashlib.sha256(f"{scope}|{idempotency_key}".encode()).hexdigest()[:12]
+        return f"{kind.value}-k{suffix}"
+    return f"{kind.value}-{stamp}-{secrets.token_hex(4)}"
+
+
+def _invalid(exc: v.InvalidInput) -> ValidationFailed:
+    return ValidationFailed(str(exc))
+
+
+class ControlService:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        settings: Settings,
+        clock: Clock = time.time,
+        inventory: Callable[[str], Inventory] | None = None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.settings = settings
+        self.clock = clock
+        self._inventory = inventory
+        self._seeded = False
+
+    # environments -------------------------------------------------------------------------------------------
+    def ensure_seeded(self) -> None:
+        """The three seed environments exist by default (created once, never overwritten)."""
+        if self._seeded:
+            return
+        for env in seed_environments(self.clock()):
+            self.store.create_environment(env)
+        self._seeded = True
+
+    def list_environments(self) -> list[Environment]:
+        self.ensure_seeded()
+        return self.store.list_environments()
+
+    def get_environment(self, name: str) -> Environment:
+        try:
+            v.check_name(name)
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        self.ensure_seeded()
+        env = self.store.get_environment(name)
+        if env is None:
+            raise NotFound(f"environment {name!r} does not exist")
+        return env
+
+    def put_environment(self, name: str, body: Any) -> tuple[Environment, bool]:
+        """Create (tier required) or update an environment's settings. Returns (env, created)."""
+        try:
+            v.check_name(name)
+            body = v.check_object(body)
+            self.ensure_seeded()
+            current = self.store.get_environment(name)
+            if current is None:
+                if "tier" not in body:
+                    raise v.InvalidInput("tier is required to create an environment (dev, staging or prod)")
+                tier = Tier(body["tier"]) if body["tier"] in {t.value for t in Tier} else None
+                if tier is None:
+                    raise v.InvalidInput("tier must be one of dev, staging, prod")
+                tier, settings = v.settings_request(body, default_settings(name, tier), tier)
+                env = Environment(name=name, tier=tier, settings=settings, updated_at=self.clock())
+                if not self.store.create_environment(env):
+                    raise Conflict(f"environment {name!r} was created concurrently; retry")
+                return env, True
+            tier, settings = v.settings_request(body, current.settings, current.tier)
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        if tier is not current.tier and current.status not in (EnvStatus.ABSENT, EnvStatus.DESTROYED):
+            raise Conflict(
+                f"the tier of {name!r} can only change while it is absent or destroyed (it is {current.status.value})"
+            )
+        env = current.replace(tier=tier, settings=settings, updated_at=self.clock())
+        self.store.put_environment(env)
+        return env, False
+
+    # operations ---------------------------------------------------------------------------------------------
+    def start(
+        self,
+        kind: OpKind,
+        name: str,
+        body: Any,
+        trigger: str = "api",
+        idempotency_key: str | None = None,
+        operation_id: str | None = None,
+    ) -> tuple[Operation, bool]:
+        """Start an operation. Returns (operation, created); created is False for an idempotent replay."""
+        env = self.get_environment(name)
+        try:
+            params = VALIDATORS[kind](body)
+            if idempotency_key is not None:
+                v.check_idempotency_key(idempotency_key)
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        if kind is OpKind.DESTROY and env.requires_confirmation() and params.get("confirm") != name:
+            raise ConfirmationRequired(
+                f"destroying {name!r} ({env.tier.value}{', protected' if env.settings.protected else ''}) "
+                f'needs {{"confirm": "{name}"}} in the body'
+            )
+        now = self.clock()
+        op_id = operation_id or new_operation_id(kind, now, idempotency_key, scope=f"{name}|{kind.value}")
+        if idempotency_key is not None:
+            fingerprint = request_fingerprint(kind.value, name, v.check_object(body))
+            seen = self.store.remember_request(idempotency_key, fingerprint, op_id, now)
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "this Idempotency-Key was used with a different request; use a new key",
+                        operation_id=seen[1],
+                    )
+                existing = self.store.get_operation(seen[1])
+                if existing is not None:
+                    return existing, False
+        elif operation_id is not None:
+            existing = self.store.get_operation(operation_id)
+            if existing is not None:
+                return existing, False
+
+        wait = {
+            "interval_seconds": self.settings.wait_interval_seconds,
+            "timeout_seconds": self.settings.wait_timeout_seconds,
+            **params.pop("wait", {}),
+        }
+        lease = wait["timeout_seconds"] * WAITS_PER_OPERATION[kind] + self.settings.lock_margin_seconds
+        self._lock(name, op_id, now, lease)
+        op = Operation(id=op_id, kind=kind, environment=name, trigger=trigger, params=params, created_at=now)
+        try:
+            self.store.create_operation(op)
+            payload = {
+                "operation_id": op_id,
+                "environment": name,
+                "kind": kind.value,
+                "params": params,
+                "wait": wait,
+                "lease_seconds": lease,
+                "ctx": {},
+            }
+            arn = self.executor.start(kind, op_id, payload)
+            self.store.set_execution(op_id, arn)
+        except Exception as exc:
+            if self.store.get_operation(op_id) is not None:
+                self.store.finish_operation(
+                    op_id, OpStatus.FAILED, self.clock(), {"step": "start", "message": f"could not start: {exc}"}
+                )
+            self.store.release_lock(name, op_id)
+            raise
+        return self.store.get_operation(op_id) or op.replace(execution_arn=arn), True
+
+    def _lock(self, name: str, op_id: str, now: float, lease: float) -> None:
+        for attempt in (1, 2):
+            try:
+                self.store.acquire_lock(name, op_id, now, lease)
+                return
+            except LockHeld as held:
+                holder = held.lock.operation_id
+                if attempt == 1 and self._reconcile_holder(name, holder):
+                    continue
+                raise OperationInProgress(
+                    f"operation {holder} is running on {name!r}; wait for it or cancel it",
+                    running_operation=holder,
+                ) from None
+
+    def _reconcile_holder(self, name: str, holder_id: str) -> bool:
+        """Release a lock whose operation has in fact ended (abort, timeout, crash). True if released."""
+        holder = self.store.get_operation(holder_id)
+        if holder is not None:
+            holder = self.reconcile(holder)
+        if holder is None or holder.status.finished:
+            self.store.release_lock(name, holder_id)  # False if its own unlock step got there first: fine
+            return True
+        return False
+
+    def reconcile(self, op: Operation) -> Operation:
+        """If the execution ended without recording (aborted, timed out, crashed), record that and unlock."""
+        if op.status.finished or not op.execution_arn:
+            return op
+        status = self.executor.status(op.execution_arn)
+        if status in (None, "RUNNING"):
+            return op
+        final = {"SUCCEEDED": OpStatus.FAILED, "FAILED": OpStatus.FAILED}.get(status, OpStatus(status))
+        self._settle_environment(op)
+        self.store.release_lock(op.environment, op.id)
+        self.store.finish_operation(
+            op.id, final, self.clock(), {"message": f"the execution ended ({status}) without recording an outcome"}
+        )
+        return self.store.get_operation(op.id) or op
+
+    def _settle_environment(self, op: Operation) -> None:
+        env = self.store.get_environment(op.environment)
+        if env is not None and env.last_operation_id == op.id:
+            new_status = status_after_failure(op.kind, env.status)
+            if new_status is not env.status:
+                self.store.put_environment(env.replace(status=new_status, updated_at=self.clock()))
+
+    def get_operation(self, op_id: str) -> Operation:
+        try:
+            v.check_operation_id(op_id)
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        op = self.store.get_operation(op_id)
+        if op is None:
+            raise NotFound(f"operation {op_id!r} does not exist")
+        return self.reconcile(op)
+
+    def list_operations(self, name: str, limit: int = 50) -> list[Operation]:
+        self.get_environment(name)
+        return self.store.list_operations(name, limit)
+
+    def cancel(self, op_id: str) -> Operation:
+        op = self.get_operation(op_id)
+        if op.status.finished:
+            raise Conflict(f"operation {op_id} already finished ({op.status.value})", status=op.status.value)
+        if op.execution_arn:
+            self.executor.stop(op.execution_arn, f"cancelled through the API at {self.clock():.0f}")
+        self._settle_environment(op)
+        self.store.release_lock(op.environment, op_id)
+        self.store.finish_operation(op_id, OpStatus.ABORTED, self.clock(), {"message": "cancelled through the API"})
+        return self.store.get_operation(op_id) or op
+
+    def destroy_plan(self, name: str, body: Any = None) -> dict[str, Any]:
+        """The ordered destroy plan; reads only."""
+        env = self.get_environment(name)
+        try:
+            v.destroy_request(body)
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        if self._inventory is None:
+            raise NotFound("destroy plans are not available in this deployment")
+        try:
+            inv = self._inventory(name)
+        except BaseInfrastructureMissing as exc:
+            raise Conflict(str(exc)) from None
+        return {
+            "environment": name,
+            "dry_run": True,
+            "requires_confirmation": env.requires_confirmation(),
+            "steps": destroy_plan(inv),
+            "never_touched": [
+                "the Terraform state backend (bucket and lock table)",
+                "the cart data table",
+                "the Terraform-owned base (network, load balancer, cluster, ECR repository)",
+            ],
+        }

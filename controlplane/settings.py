@@ -1,0 +1,39 @@
+"""Runtime settings, read once from the environment (frozen)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    registry_table: str
+    state_machine_prefix: str  # empty: derived from the account at first use
+    contract_prefix: str
+    wait_interval_seconds: int
+    wait_timeout_seconds: int
+    lock_margin_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        stage = e.get("CONTROLPLANE_STAGE", "dev")
+        return cls(
+            stage=stage,
+            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            registry_table=e.get("REGISTRY_TABLE", f"cart-controlplane-{stage}-registry"),
+            state_machine_prefix=e.get("STATE_MACHINE_PREFIX", ""),
+            contract_prefix=e.get("CONTRACT_PARAMETER_PREFIX", "/cart-service"),
+            wait_interval_seconds=int(e.get("WAIT_INTERVAL_SECONDS", "10")),
+            wait_timeout_seconds=int(e.get("WAIT_TIMEOUT_SECONDS", "1800")),
+            lock_margin_seconds=int(e.get("LOCK_MARGIN_SECONDS", "300")),
+        )
+
+    def state_machine_prefix_for(self, account_id: str) -> str:
+        if self.state_machine_prefix:
+            return self.state_machine_prefix
+        return f"arn:aws:states:{self.region}:{account_id}:stateMachine:cart-controlplane-{self.stage}-"

@@ -1,0 +1,1 @@
+"""Registry adapters: DynamoDB for AWS, in-memory for unit tests."""

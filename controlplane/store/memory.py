@@ -1,0 +1,100 @@
+"""In-memory registry with the same semantics as the DynamoDB one (for unit tests and dry runs)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
+from controlplane.ports import LockHeld
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._envs: dict[str, Environment] = {}
+        self._ops: dict[str, Operation] = {}
+        self._locks: dict[str, Lock] = {}
+        self._idem: dict[str, tuple[str, str]] = {}
+        self._mutex = threading.Lock()
+
+    def get_environment(self, name: str) -> Environment | None:
+        return self._envs.get(name)
+
+    def list_environments(self) -> list[Environment]:
+        return [self._envs[k] for k in sorted(self._envs)]
+
+    def put_environment(self, env: Environment) -> None:
+        self._envs[env.name] = env
+
+    def create_environment(self, env: Environment) -> bool:
+        with self._mutex:
+            if env.name in self._envs:
+                return False
+            self._envs[env.name] = env
+            return True
+
+    def create_operation(self, op: Operation) -> None:
+        with self._mutex:
+            if op.id in self._ops:
+                raise ValueError(f"operation {op.id} exists")
+            self._ops[op.id] = op
+
+    def get_operation(self, op_id: str) -> Operation | None:
+        return self._ops.get(op_id)
+
+    def list_operations(self, environment: str, limit: int = 50) -> list[Operation]:
+        ops = [o for o in self._ops.values() if o.environment == environment]
+        ops.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+        return ops[:limit]
+
+    def record_step(self, op_id: str, step: StepRecord) -> None:
+        with self._mutex:
+            self._ops[op_id] = self._ops[op_id].with_step(step)
+
+    def set_execution(self, op_id: str, execution_arn: str) -> None:
+        with self._mutex:
+            self._ops[op_id] = self._ops[op_id].replace(execution_arn=execution_arn)
+
+    def finish_operation(
+        self,
+        op_id: str,
+        status: OpStatus,
+        ended_at: float,
+        error: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> bool:
+        with self._mutex:
+            op = self._ops[op_id]
+            if op.status.finished:
+                return False
+            self._ops[op_id] = op.replace(
+                status=status, ended_at=ended_at, error=error, result={**op.result, **(result or {})}
+            )
+            return True
+
+    def acquire_lock(self, environment: str, op_id: str, now: float, lease_seconds: float) -> Lock:
+        with self._mutex:
+            held = self._locks.get(environment)
+            if held and held.operation_id != op_id and not held.expired(now):
+                raise LockHeld(held)
+            lock = Lock(environment=environment, operation_id=op_id, expires_at=now + lease_seconds)
+            self._locks[environment] = lock
+            return lock
+
+    def release_lock(self, environment: str, op_id: str) -> bool:
+        with self._mutex:
+            held = self._locks.get(environment)
+            if held and held.operation_id == op_id:
+                del self._locks[environment]
+                return True
+            return False
+
+    def get_lock(self, environment: str) -> Lock | None:
+        return self._locks.get(environment)
+
+    def remember_request(self, key: str, fingerprint: str, op_id: str, now: float) -> tuple[str, str] | None:
+        with self._mutex:
+            if key in self._idem:
+                return self._idem[key]
+            self._idem[key] = (fingerprint, op_id)
+            return None
