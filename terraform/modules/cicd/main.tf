@@ -1,0 +1,441 @@
+# CI/CD of one environment.
+#  Always: the artifact bucket and the image CodeBuild project `cart-service-<env>-image` (the control plane's
+#          build state machine starts it; contract: codebuild_project_name).
+#  enable_cicd: a CodeStar connection (new, PENDING until authorized once in the console, or reused), and a V2
+#          CodePipeline triggered by pushes to `develop`: Source -> Build (image built, tested, pushed to ECR) ->
+#          HandOff (CodeBuild POSTs /environments/<env>/deployments to the control plane API with SigV4).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # AWS caps connection names at 32 characters; the documented default name is longer for every environment, so
+  # the compact form is used when it does not fit (README "Connection name").
+  requested_connection_name = coalesce(var.codestar_connection_name, "ecommerce-cart-service-${var.environment}-connection")
+  connection_name           = length(local.requested_connection_name) <= 32 ? local.requested_connection_name : "ecom-cart-service-${var.environment}-conn"
+
+  enterprise        = contains(["GitHubEnterpriseServer", "GitLabSelfManaged"], var.codestar_provider_type)
+  create_connection = var.enable_cicd && var.create_codestar_connection
+  reuse_connection  = var.enable_cicd && !var.create_codestar_connection
+  connection_arn    = local.create_connection ? aws_codestarconnections_connection.this[0].arn : (local.reuse_connection ? var.codestar_connection_arn : null)
+  connection_status = local.create_connection ? aws_codestarconnections_connection.this[0].connection_status : (local.reuse_connection ? data.aws_codestarconnections_connection.existing[0].connection_status : null)
+
+  source_key = "source/cart-service.zip"
+}
+
+# ---------------------------------------------------------------- artifact bucket
+
+resource "aws_s3_bucket" "artifacts" {
+  #checkov:skip=CKV_AWS_18:Build inputs and pipeline artifacts are transient (30-day expiry); CloudTrail data events audit access if needed.
+  #checkov:skip=CKV_AWS_144:Transient build artifacts are not replicated across regions.
+  #checkov:skip=CKV2_AWS_62:No consumer for object notifications; CodePipeline and CodeBuild read the objects directly.
+  bucket = var.artifact_bucket_name
+  # Build artifacts are disposable: destroying the environment empties the bucket.
+  force_destroy = true
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "artifacts" {
+  bucket                  = aws_s3_bucket.artifacts.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+
+  rule {
+    id     = "expire-artifacts"
+    status = "Enabled"
+    filter {}
+
+    expiration {
+      days = 30
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.artifacts]
+}
+
+data "aws_iam_policy_document" "artifacts" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.artifacts.arn,
+      "${aws_s3_bucket.artifacts.arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "artifacts" {
+  bucket     = aws_s3_bucket.artifacts.id
+  policy     = data.aws_iam_policy_document.artifacts.json
+  depends_on = [aws_s3_bucket_public_access_block.artifacts]
+}
+
+# ---------------------------------------------------------------- image project (always)
+
+resource "aws_cloudwatch_log_group" "image" {
+  #checkov:skip=CKV_AWS_338:Retention is an environment setting (build_log_retention_days).
+  name              = "/aws/codebuild/${var.image_project_name}"
+  retention_in_days = var.build_log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_codebuild_project" "image" {
+  #checkov:skip=CKV_AWS_316:Privileged mode is required to run docker build inside CodeBuild.
+  name           = var.image_project_name
+  description    = "Builds, tests and pushes the cart image of ${var.environment}; started by the control plane (IMAGE_TAG and source location overridden per build)."
+  service_role   = var.codebuild_role_arn
+  build_timeout  = var.build_timeout_minutes
+  encryption_key = var.kms_key_arn
+
+  source {
+    type      = "S3"
+    location  = "${aws_s3_bucket.artifacts.bucket}/${local.source_key}"
+    buildspec = file("${path.module}/buildspecs/image.yml")
+  }
+
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+
+  environment {
+    compute_type    = "BUILD_GENERAL1_SMALL"
+    image           = var.build_image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = true
+
+    environment_variable {
+      name  = "REPOSITORY_URI"
+      value = var.ecr_repository_url
+    }
+    environment_variable {
+      name  = "ENVIRONMENT"
+      value = var.environment
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name = aws_cloudwatch_log_group.image.name
+      status     = "ENABLED"
+    }
+  }
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------- connection (enable_cicd)
+
+resource "aws_codestarconnections_connection" "this" {
+  count         = local.create_connection ? 1 : 0
+  name          = local.connection_name
+  provider_type = local.enterprise ? null : var.codestar_provider_type
+  host_arn      = local.enterprise ? var.codestar_host_arn : null
+  tags          = var.tags
+}
+
+data "aws_codestarconnections_connection" "existing" {
+  count = local.reuse_connection ? 1 : 0
+  arn   = var.codestar_connection_arn
+}
+
+# ---------------------------------------------------------------- pipeline (enable_cicd)
+
+resource "aws_cloudwatch_log_group" "pipeline" {
+  #checkov:skip=CKV_AWS_338:Retention is an environment setting (build_log_retention_days).
+  for_each          = var.enable_cicd ? toset(["build", "handoff"]) : toset([])
+  name              = "/aws/codebuild/${var.name}-pipeline-${each.key}"
+  retention_in_days = var.build_log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_codebuild_project" "pipeline_build" {
+  #checkov:skip=CKV_AWS_316:Privileged mode is required to run docker build inside CodeBuild.
+  count          = var.enable_cicd ? 1 : 0
+  name           = "${var.name}-pipeline-build"
+  description    = "Pipeline stage Build of ${var.environment}: build the cart image, run the tests, push to ECR."
+  service_role   = var.codebuild_role_arn
+  build_timeout  = var.build_timeout_minutes
+  encryption_key = var.kms_key_arn
+
+  source {
+    type      = "CODEPIPELINE"
+    buildspec = file("${path.module}/buildspecs/image.yml")
+  }
+
+  artifacts {
+    type = "CODEPIPELINE"
+  }
+
+  environment {
+    compute_type    = "BUILD_GENERAL1_SMALL"
+    image           = var.build_image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = true
+
+    environment_variable {
+      name  = "REPOSITORY_URI"
+      value = var.ecr_repository_url
+    }
+    environment_variable {
+      name  = "ENVIRONMENT"
+      value = var.environment
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name = aws_cloudwatch_log_group.pipeline["build"].name
+      status     = "ENABLED"
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_codebuild_project" "handoff" {
+  count          = var.enable_cicd ? 1 : 0
+  name           = "${var.name}-pipeline-handoff"
+  description    = "Pipeline stage HandOff of ${var.environment}: POST /environments/${var.environment}/deployments to the control plane (SigV4)."
+  service_role   = var.codebuild_role_arn
+  build_timeout  = 10
+  encryption_key = var.kms_key_arn
+
+  source {
+    type      = "CODEPIPELINE"
+    buildspec = file("${path.module}/buildspecs/handoff.yml")
+  }
+
+  artifacts {
+    type = "CODEPIPELINE"
+  }
+
+  environment {
+    compute_type = "BUILD_GENERAL1_SMALL"
+    image        = var.build_image
+    type         = "LINUX_CONTAINER"
+
+    environment_variable {
+      name  = "CONTROLPLANE_API_URL"
+      value = var.controlplane_api_url
+    }
+    environment_variable {
+      name  = "ENVIRONMENT"
+      value = var.environment
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name = aws_cloudwatch_log_group.pipeline["handoff"].name
+      status     = "ENABLED"
+    }
+  }
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "pipeline_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["codepipeline.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:codepipeline:${local.region}:${local.account_id}:${var.name}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "pipeline" {
+  count              = var.enable_cicd ? 1 : 0
+  name               = "${var.name}-codepipeline"
+  description        = "CodePipeline ${var.name}: source via the CodeStar connection, run the build and hand-off projects."
+  assume_role_policy = data.aws_iam_policy_document.pipeline_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "pipeline" {
+  count = var.enable_cicd ? 1 : 0
+
+  statement {
+    sid       = "UseTheConnection"
+    actions   = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
+    resources = [local.connection_arn]
+  }
+
+  statement {
+    sid       = "Artifacts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/*"]
+  }
+
+  statement {
+    sid       = "ArtifactBucket"
+    actions   = ["s3:GetBucketVersioning", "s3:GetBucketLocation", "s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+  }
+
+  statement {
+    sid       = "RunTheStages"
+    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]
+    resources = [aws_codebuild_project.pipeline_build[0].arn, aws_codebuild_project.handoff[0].arn]
+  }
+
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "pipeline" {
+  count  = var.enable_cicd ? 1 : 0
+  name   = "run-pipeline"
+  role   = aws_iam_role.pipeline[0].id
+  policy = data.aws_iam_policy_document.pipeline[0].json
+}
+
+resource "aws_codepipeline" "this" {
+  count         = var.enable_cicd ? 1 : 0
+  name          = var.name
+  role_arn      = aws_iam_role.pipeline[0].arn
+  pipeline_type = "V2"
+
+  artifact_store {
+    location = aws_s3_bucket.artifacts.bucket
+    type     = "S3"
+    encryption_key {
+      id   = var.kms_key_arn
+      type = "KMS"
+    }
+  }
+
+  trigger {
+    provider_type = "CodeStarSourceConnection"
+    git_configuration {
+      source_action_name = "Source"
+      push {
+        branches {
+          includes = [var.branch]
+        }
+      }
+    }
+  }
+
+  stage {
+    name = "Source"
+    action {
+      name             = "Source"
+      category         = "Source"
+      owner            = "AWS"
+      provider         = "CodeStarSourceConnection"
+      version          = "1"
+      output_artifacts = ["SourceOutput"]
+      configuration = {
+        ConnectionArn        = local.connection_arn
+        FullRepositoryId     = var.repository_id
+        BranchName           = var.branch
+        DetectChanges        = "true"
+        OutputArtifactFormat = "CODE_ZIP"
+      }
+    }
+  }
+
+  stage {
+    name = "Build"
+    action {
+      name             = "BuildTestPush"
+      category         = "Build"
+      owner            = "AWS"
+      provider         = "CodeBuild"
+      version          = "1"
+      input_artifacts  = ["SourceOutput"]
+      output_artifacts = ["BuildOutput"]
+      configuration = {
+        ProjectName = aws_codebuild_project.pipeline_build[0].name
+      }
+    }
+  }
+
+  stage {
+    name = "HandOff"
+    action {
+      name            = "DeployViaControlPlane"
+      category        = "Build"
+      owner           = "AWS"
+      provider        = "CodeBuild"
+      version         = "1"
+      input_artifacts = ["SourceOutput", "BuildOutput"]
+      configuration = {
+        ProjectName   = aws_codebuild_project.handoff[0].name
+        PrimarySource = "SourceOutput"
+      }
+    }
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,14 @@
+output "repository_name" {
+  description = "Repository name (contract: ecr_repository_name)."
+  value       = aws_ecr_repository.this.name
+}
+
+output "repository_arn" {
+  description = "Repository ARN."
+  value       = aws_ecr_repository.this.arn
+}
+
+output "repository_url" {
+  description = "Repository URL for docker push/pull."
+  value       = aws_ecr_repository.this.repository_url
+}
