@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +53,17 @@ class Container:
     deps: Deps
 
 
-def build(settings: Settings | None = None, clock: Clock = time.time) -> Container:
+def build(
+    settings: Settings | None = None,
+    clock: Clock = time.time,
+    wrap: Callable[[str, Any], Any] | None = None,
+) -> Container:
+    """Wire the adapters. ``wrap(service, client)`` may decorate each boto3 client (tests inject faults)."""
     s = settings or Settings.from_env()
 
     def c(name: str) -> Any:
-        return client(name, region=s.region)
+        made = client(name, region=s.region)
+        return wrap(name, made) if wrap else made
 
     clients = Clients(
         ecs=c("ecs"),

@@ -43,7 +43,8 @@ def endpoint(fn: Callable[..., Response]) -> Callable[..., Response]:
             logger.exception("unhandled error")
             return _error(500, "InternalError", "internal error; see the control plane's logs")
         finally:
-            metrics.flush_metrics(raise_on_empty_metrics=False)
+            if metrics.metric_set:
+                metrics.flush_metrics()
 
     return wrapper
 

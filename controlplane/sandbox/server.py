@@ -1,0 +1,151 @@
+"""Run the sandbox: moto's server with the emulation, the seeded world, and the control API on loopback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from controlplane import container
+from controlplane.sandbox import emulation
+from controlplane.sandbox.seed import World, seed_all
+
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port(host: str, port: int, flag: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUse(f"{host}:{port} is already in use; choose another with {flag}") from None
+
+
+@dataclass
+class Sandbox:
+    host: str = "127.0.0.1"
+    aws_port: int = 5000
+    api_port: int = 8000
+    region: str = "us-east-1"
+    deploy_seconds: float = 3.0
+    build_seconds: float = 2.0
+    drain_seconds: float = 1.0
+    wait_interval: int = 1
+    wait_timeout: int = 300
+    log_level: str = "WARNING"
+    world: World | None = None
+    emulator: emulation.Emulator | None = None
+    _moto: Any = None
+    _api: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_endpoint(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region, endpoint_url=self.aws_endpoint)
+
+    def start(self) -> World:
+        if self.aws_port == 0:
+            self.aws_port = free_port(self.host)
+        if self.api_port == 0:
+            self.api_port = free_port(self.host)
+        check_port(self.host, self.aws_port, "--aws-port")
+        check_port(self.host, self.api_port, "--port")
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                "MOTO_PORT": str(self.aws_port),
+                "MOTO_HOST": self.host,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self.log_level,
+            }
+        )
+        self.emulator = emulation.install(
+            emulation.Emulator(self.deploy_seconds, self.build_seconds, self.drain_seconds)
+        )
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Chalice local cannot enforce IAM auth (it fails open); the sandbox says so in its banner and README.
+        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
+
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        request = urllib.request.Request(
+            f"{self.aws_endpoint}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+        self.world = seed_all(
+            self.client, self.region, wait_interval=self.wait_interval, wait_timeout=self.wait_timeout
+        )
+        os.environ.update(self.world.env_vars)
+        container.reset()
+        container.current().service.ensure_seeded()
+        self._start_api()
+        self.emulator.start_ticker()
+        return self.world
+
+    def _start_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+
+        import app as chalice_app
+
+        class QuietHandler(ChaliceRequestHandler):  # type: ignore[misc]
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        app_obj = chalice_app.app
+        if not isinstance(app_obj, LocalChalice):  # what chalice.local.create_local_server does, once
+            CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
+            app_obj.__class__ = CustomLocalChalice
+        config = Config.create(chalice_stage="sandbox", app_name=app_obj.app_name)
+        self._api = LocalDevServer(app_obj, config, self.host, self.api_port, handler_cls=QuietHandler)
+        thread = threading.Thread(target=self._api.server.serve_forever, name="control-api", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop_ticker()
+        if self._api is not None:
+            self._api.server.shutdown()
+            self._api.server.server_close()
+            self._api = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()

@@ -1,0 +1,138 @@
+"""Test harness: fake credentials, no request ever leaves the machine, and the moto world fixture."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+# Fake credentials and region before anything imports boto3; the real AWS is never reachable from a test.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+for leaked in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(leaked, None)
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+class NetworkGuardError(AssertionError):
+    pass
+
+
+def _allowed(address: Any) -> bool:
+    if not isinstance(address, tuple):  # unix sockets
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address):
+        raise NetworkGuardError(f"a test tried to reach {address!r}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address):
+        raise NetworkGuardError(f"a test tried to reach {address!r}: only loopback is allowed")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@dataclass
+class MotoWorld:
+    """A seeded, in-process AWS (moto with real ASL execution and the sandbox's emulation)."""
+
+    world: Any
+    emulator: Any
+    container: Any
+
+    @property
+    def service(self) -> Any:
+        return self.container.service
+
+    @property
+    def store(self) -> Any:
+        return self.container.store
+
+    def client(self, name: str) -> Any:
+        import boto3
+
+        return boto3.client(name, region_name="us-east-1")
+
+    def wait(self, op_id: str, timeout: float = 60.0) -> Any:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            op = self.service.get_operation(op_id)
+            if op.status.value != "RUNNING":
+                return op
+            time.sleep(0.05)
+        raise AssertionError(f"operation {op_id} still running after {timeout}s")
+
+    def run(self, kind: str, env: str = "dev", body: Any = None, **kw: Any) -> Any:
+        from controlplane.domain.model import OpKind
+
+        op, _ = self.service.start(OpKind(kind), env, body if body is not None else {}, **kw)
+        return self.wait(op.id)
+
+
+def make_world(environments: dict[str, str], build: Callable[..., Any] | None = None) -> Iterator[MotoWorld]:
+    import boto3
+    from moto import mock_aws
+
+    from controlplane import container
+    from controlplane.sandbox import emulation, seed
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
+        world = seed.seed_all(
+            lambda s: boto3.client(s, region_name="us-east-1"), "us-east-1", environments=environments
+        )
+        saved = dict(os.environ)
+        os.environ.update(world.env_vars)
+        box = (build or container.build)()
+        container.reset(box)
+        try:
+            yield MotoWorld(world=world, emulator=emulator, container=box)
+        finally:
+            container.reset()
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@pytest.fixture
+def aws() -> Iterator[MotoWorld]:
+    """dev only: the fast default."""
+    yield from make_world({"dev": "dev"})
+
+
+@pytest.fixture
+def aws_all() -> Iterator[MotoWorld]:
+    """dev, staging and prod."""
+    yield from make_world({"dev": "dev", "staging": "staging", "prod": "prod"})
