@@ -1,0 +1,435 @@
+# The control plane's own AWS resources, next to the Chalice-packaged functions and API (terraform/controlplane):
+# the registry table, the Lambda and Step Functions roles (least privilege), the four STANDARD state machines with
+# logging and X-Ray tracing, the nightly teardown schedule and the ECR push rule.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  prefix     = "cart-controlplane-${var.stage}"
+
+  # Chalice names the functions <app>-<stage>-<function>; the ASL files say $${function_prefix}<function>.
+  function_prefix   = "${local.prefix}-"
+  function_arn_glob = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix}-*"
+  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.prefix}-"
+  execution_arn     = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.prefix}-"
+
+  # Environments the control plane may touch: everything named cart-service-<env>.
+  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/cart-service-*"
+  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/cart-service-*/cart-service-*"
+  ecs_taskdef_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/cart-service-*:*"
+  ecr_repo_arn    = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/cart-service-*"
+  runtime_logs    = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/cart-service/*"
+  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/cart-service-*"
+  scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
+
+  machines = toset(["provision", "build", "deploy", "destroy"])
+}
+
+# ---------------------------------------------------------------- registry
+
+resource "aws_dynamodb_table" "registry" {
+  name         = "${local.prefix}-registry"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+  attribute {
+    name = "gsi1pk"
+    type = "S"
+  }
+  attribute {
+    name = "gsi1sk"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "gsi1"
+    hash_key        = "gsi1pk"
+    range_key       = "gsi1sk"
+    projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "ttl"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------- Lambda role
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.function_arn_glob]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${local.prefix}-lambda"
+  description        = "Chalice functions of the control plane (API and state machine steps)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "lambda" {
+  #checkov:skip=CKV_AWS_111:The write actions with "*" (RegisterTaskDefinition, PutMetricData) have no resource-level permissions; PutMetricData is limited by namespace.
+  #checkov:skip=CKV_AWS_356:Same: only actions without resource-level support use "*"; no delete action does.
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix}-*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"] # X-Ray has no resource-level permissions
+  }
+
+  statement {
+    sid       = "Metrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # no resource-level permissions; limited by namespace below
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["CartControlPlane"]
+    }
+  }
+
+  statement {
+    sid = "Registry"
+    actions = [
+      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
+      "dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+    ]
+    resources = [aws_dynamodb_table.registry.arn, "${aws_dynamodb_table.registry.arn}/index/*"]
+  }
+
+  statement {
+    sid       = "RegistryKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "ReadContracts"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/cart-service/*/contract"]
+  }
+
+  statement {
+    sid       = "CheckBaseTables"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/cart-service-*"]
+  }
+
+  statement {
+    sid       = "RunStateMachines"
+    actions   = ["states:StartExecution"]
+    resources = ["${local.state_machine_arn}*"]
+  }
+
+  statement {
+    sid       = "WatchAndStopExecutions"
+    actions   = ["states:DescribeExecution", "states:StopExecution"]
+    resources = ["${local.execution_arn}*"]
+  }
+
+  statement {
+    sid       = "EcsServices"
+    actions   = ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"]
+    resources = [local.ecs_service_arn]
+  }
+
+  statement {
+    sid       = "EcsClusters"
+    actions   = ["ecs:DescribeClusters"]
+    resources = [local.ecs_cluster_arn]
+  }
+
+  statement {
+    sid       = "EcsTaskDefinitionsUnscoped"
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"]
+    resources = ["*"] # these ECS actions have no resource-level permissions
+  }
+
+  statement {
+    sid       = "EcsTaskDefinitionsDelete"
+    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions", "ecs:TagResource"]
+    resources = [local.ecs_taskdef_arn]
+  }
+
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/cart-service-*-task", "arn:${local.partition}:iam::${local.account_id}:role/cart-service-*-task-execution"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "Images"
+    actions   = ["ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage", "ecr:BatchDeleteImage"]
+    resources = [local.ecr_repo_arn]
+  }
+
+  statement {
+    sid       = "Builds"
+    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]
+    resources = ["arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/cart-service-*-image"]
+  }
+
+  statement {
+    sid       = "RuntimeLogGroups"
+    actions   = ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup", "logs:TagResource", "logs:TagLogGroup"]
+    resources = [local.runtime_logs, "${local.runtime_logs}:*", local.insights_logs, "${local.insights_logs}:*"]
+  }
+
+  statement {
+    sid       = "ListLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+  }
+
+  statement {
+    sid       = "TargetHealth"
+    actions   = ["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups"]
+    resources = ["*"] # Describe* of ELBv2 has no resource-level permissions
+  }
+
+  statement {
+    sid       = "ServiceAutoscaling"
+    actions   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:TagResource"]
+    resources = [local.scalable_target]
+    condition {
+      test     = "StringEquals"
+      variable = "application-autoscaling:service-namespace"
+      values   = ["ecs"]
+    }
+  }
+
+  statement {
+    sid       = "DescribeAutoscaling"
+    actions   = ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
+    resources = ["*"] # Describe* has no resource-level permissions
+  }
+
+  statement {
+    sid       = "AutoscalingServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/*"]
+    condition {
+      test     = "StringLike"
+      variable = "iam:AWSServiceName"
+      values   = ["ecs.application-autoscaling.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "SweepByTag"
+    actions   = ["tag:GetResources"]
+    resources = ["*"] # read-only; no resource-level permissions
+  }
+
+  statement {
+    sid       = "Identity"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "controlplane"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+# ---------------------------------------------------------------- Step Functions
+
+data "aws_iam_policy_document" "states_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["${local.state_machine_arn}*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "states" {
+  name               = "${local.prefix}-states"
+  description        = "Control plane state machines: invoke the step functions, log, trace."
+  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "states" {
+  #checkov:skip=CKV_AWS_111:Log delivery and X-Ray actions have no resource-level permissions (AWS documents "*"); DeleteLogDelivery is deliberately not granted.
+  #checkov:skip=CKV_AWS_356:Same.
+  statement {
+    sid       = "InvokeSteps"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["${local.function_arn_glob}", "${local.function_arn_glob}:*"]
+  }
+
+  statement {
+    sid = "ExecutionLogDelivery"
+    actions = [
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    ]
+    resources = ["*"] # vended log delivery has no resource-level permissions; no delete action is granted
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+    resources = ["*"] # X-Ray has no resource-level permissions
+  }
+}
+
+resource "aws_iam_role_policy" "states" {
+  name   = "invoke-log-trace"
+  role   = aws_iam_role.states.id
+  policy = data.aws_iam_policy_document.states.json
+}
+
+resource "aws_cloudwatch_log_group" "states" {
+  #checkov:skip=CKV_AWS_338:Retention is a setting (log_retention_days, default 30); execution history also lives in the registry.
+  for_each          = local.machines
+  name              = "/aws/vendedlogs/states/${local.prefix}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  for_each   = local.machines
+  name       = "${local.prefix}-${each.key}"
+  type       = "STANDARD"
+  role_arn   = aws_iam_role.states.arn
+  definition = templatefile("${var.state_machine_dir}/${each.key}.asl.json", { function_prefix = local.function_prefix })
+
+  logging_configuration {
+    level                  = var.log_level
+    include_execution_data = true
+    log_destination        = "${aws_cloudwatch_log_group.states[each.key].arn}:*"
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.states]
+}
+
+# ---------------------------------------------------------------- schedule and ECR push rule
+
+resource "aws_cloudwatch_event_rule" "nightly_teardown" {
+  count               = var.nightly_teardown_enabled ? 1 : 0
+  name                = "${local.prefix}-nightly-teardown"
+  description         = "Nightly teardown of environments with nightly_teardown on."
+  schedule_expression = var.nightly_teardown_schedule
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "nightly_teardown" {
+  count     = var.nightly_teardown_enabled ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.nightly_teardown[0].name
+  target_id = "nightly-teardown"
+  arn       = var.nightly_teardown_function_arn
+}
+
+resource "aws_lambda_permission" "nightly_teardown" {
+  count         = var.nightly_teardown_enabled ? 1 : 0
+  statement_id  = "AllowNightlyTeardownRule"
+  action        = "lambda:InvokeFunction"
+  function_name = var.nightly_teardown_function_arn
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.nightly_teardown[0].arn
+}
+
+resource "aws_cloudwatch_event_rule" "ecr_push" {
+  count       = var.ecr_push_enabled ? 1 : 0
+  name        = "${local.prefix}-ecr-push"
+  description = "Successful pushes to cart-service-* repositories (deploy on push)."
+  event_pattern = jsonencode({
+    source        = ["aws.ecr"]
+    "detail-type" = ["ECR Image Action"]
+    detail = {
+      "action-type"     = ["PUSH"]
+      result            = ["SUCCESS"]
+      "repository-name" = [{ prefix = var.ecr_repository_prefix }]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "ecr_push" {
+  count     = var.ecr_push_enabled ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.ecr_push[0].name
+  target_id = "ecr-push"
+  arn       = var.ecr_push_function_arn
+}
+
+resource "aws_lambda_permission" "ecr_push" {
+  count         = var.ecr_push_enabled ? 1 : 0
+  statement_id  = "AllowEcrPushRule"
+  action        = "lambda:InvokeFunction"
+  function_name = var.ecr_push_function_arn
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.ecr_push[0].arn
+}

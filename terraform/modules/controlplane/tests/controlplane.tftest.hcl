@@ -1,0 +1,129 @@
+# Offline checks of the control plane module (mocked provider, plan only), with the repository's ASL files.
+
+mock_provider "aws" {
+  source = "../../tests/mocks"
+}
+
+variables {
+  stage             = "dev"
+  state_machine_dir = "../../../statemachines"
+  kms_key_arn       = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+}
+
+run "state_machines" {
+  command = plan
+
+  assert {
+    condition     = length(aws_sfn_state_machine.this) == 4 && alltrue([for m in aws_sfn_state_machine.this : m.type == "STANDARD"])
+    error_message = "provision, build, deploy, destroy must be STANDARD state machines."
+  }
+
+  assert {
+    condition     = alltrue([for k, m in aws_sfn_state_machine.this : m.name == "cart-controlplane-dev-${k}"])
+    error_message = "State machines are named cart-controlplane-<stage>-<name>."
+  }
+
+  assert {
+    condition     = alltrue([for m in aws_sfn_state_machine.this : m.tracing_configuration[0].enabled])
+    error_message = "X-Ray tracing must be on."
+  }
+
+  assert {
+    condition     = alltrue([for m in aws_sfn_state_machine.this : m.logging_configuration[0].level == "ALL" && m.logging_configuration[0].include_execution_data])
+    error_message = "Execution logging must be on."
+  }
+
+  assert {
+    condition = alltrue([for m in aws_sfn_state_machine.this :
+      !strcontains(m.definition, "$${function_prefix}") && strcontains(m.definition, "cart-controlplane-dev-step_")
+    ])
+    error_message = "Definitions must be rendered with function_prefix = cart-controlplane-<stage>-."
+  }
+
+  assert {
+    condition = alltrue([for m in aws_sfn_state_machine.this :
+      alltrue([for s in values(jsondecode(m.definition).States) : lookup(s, "Type", "") != "Task" || lookup(s, "Resource", "") == "arn:aws:states:::lambda:invoke"])
+    ])
+    error_message = "Task states invoke Lambda through arn:aws:states:::lambda:invoke."
+  }
+}
+
+run "registry_table" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.registry.name == "cart-controlplane-dev-registry" && aws_dynamodb_table.registry.hash_key == "pk" && aws_dynamodb_table.registry.range_key == "sk"
+    error_message = "Registry table: cart-controlplane-<stage>-registry with keys pk/sk."
+  }
+
+  assert {
+    condition     = one([for g in aws_dynamodb_table.registry.global_secondary_index : g if g.name == "gsi1"]).hash_key == "gsi1pk"
+    error_message = "GSI gsi1 on gsi1pk/gsi1sk."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.registry.point_in_time_recovery[0].enabled
+    error_message = "PITR on."
+  }
+}
+
+run "least_privilege" {
+  # apply (mocked): the policy resources include ARNs that are only known after apply
+  command = apply
+
+  assert {
+    condition = alltrue(flatten([for doc in [data.aws_iam_policy_document.lambda, data.aws_iam_policy_document.states] : [
+      for s in doc.statement : !contains(s.resources, "*")
+      if anytrue([for a in s.actions : can(regex(":(Delete|Deregister|BatchDelete|Remove|Terminate|Stop)", a))])
+    ]]))
+    error_message = "No delete-like action may have Resource \"*\"."
+  }
+
+  assert {
+    condition = alltrue([for doc in [data.aws_iam_policy_document.lambda_assume, data.aws_iam_policy_document.states_assume] :
+      length([for c in doc.statement[0].condition : c if c.variable == "aws:SourceAccount"]) == 1 &&
+      length([for c in doc.statement[0].condition : c if c.variable == "aws:SourceArn"]) == 1
+    ])
+    error_message = "Trust policies must be conditioned on aws:SourceAccount and aws:SourceArn."
+  }
+
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.states.statement : contains(s.actions, "logs:DeleteLogDelivery")])
+    error_message = "The state machine role must not get logs:DeleteLogDelivery (it would need Resource \"*\")."
+  }
+}
+
+run "rules_follow_the_package" {
+  command = plan
+
+  variables {
+    nightly_teardown_enabled      = true
+    nightly_teardown_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
+    ecr_push_enabled              = true
+    ecr_push_function_arn         = "arn:aws:lambda:eu-west-1:123456789012:function:cart-controlplane-dev-on_ecr_push"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.nightly_teardown[0].schedule_expression == "cron(0 22 * * ? *)"
+    error_message = "Nightly schedule."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_push[0].event_pattern).detail["action-type"] == ["PUSH"]
+    error_message = "ECR push rule matches pushes."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.ecr_push[0].principal == "events.amazonaws.com"
+    error_message = "EventBridge may invoke the push handler."
+  }
+}
+
+run "no_rules_without_handlers" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.nightly_teardown) == 0 && length(aws_cloudwatch_event_rule.ecr_push) == 0
+    error_message = "Rules exist only when their functions are packaged."
+  }
+}
