@@ -233,6 +233,12 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid       = "NetworkCheck"
+    actions   = ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+    resources = ["*"] # EC2 Describe* has no resource-level permissions
+  }
+
+  statement {
     sid       = "TargetHealth"
     actions   = ["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups"]
     resources = ["*"] # Describe* of ELBv2 has no resource-level permissions
