@@ -82,9 +82,9 @@ class MotoWorld:
         return self.container.store
 
     def client(self, name: str) -> Any:
-        import boto3
+        from controlplane.aws import clients
 
-        return boto3.client(name, region_name="us-east-1")
+        return clients.client(name, region="us-east-1")
 
     def wait(self, op_id: str, timeout: float = 60.0) -> Any:
         deadline = time.time() + timeout
@@ -103,16 +103,16 @@ class MotoWorld:
 
 
 def make_world(environments: dict[str, str], build: Callable[..., Any] | None = None) -> Iterator[MotoWorld]:
-    import boto3
     from moto import mock_aws
 
     from controlplane import container
+    from controlplane.aws import clients
     from controlplane.sandbox import emulation, seed
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
         world = seed.seed_all(
-            lambda s: boto3.client(s, region_name="us-east-1"), "us-east-1", environments=environments
+            lambda s: clients.client(s, region="us-east-1"), "us-east-1", environments=environments
         )
         saved = dict(os.environ)
         os.environ.update(world.env_vars)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,9 +44,20 @@ TRANSIENT_CODES = frozenset(
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
+_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()
+
+
 def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 client; endpoint_url (or AWS_ENDPOINT_URL in the environment) points it at the sandbox."""
-    return boto3.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)  # type: ignore[call-overload]
+    """A boto3 client; endpoint_url (or AWS_ENDPOINT_URL in the environment) points it at the sandbox.
+
+    Clients come from one session per process, so service models are loaded once (cold start matters).
+    """
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def error_code(exc: BaseException) -> str:

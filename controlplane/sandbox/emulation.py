@@ -6,6 +6,7 @@
 | ECS deployments never progress                      | a deployment completes after ``deploy_seconds``; an image |
 |                                                     | tagged ``broken*`` trips the circuit breaker: FAILED, and |
 |                                                     | the service rolls back to the previous task definition    |
+| ECS services drop capacityProviderStrategy         | kept as requested (Fargate Spot or on-demand)             |
 | ECS scaling is instant, no targets, no insights log | tasks drain after ``drain_seconds``; completed tasks are  |
 |                                                     | registered as healthy ALB targets; ECS creates the        |
 |                                                     | container-insights log group as it does in AWS            |
@@ -38,6 +39,7 @@ from moto.codebuild.responses import CodeBuildResponse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 from moto.logs.models import logs_backends
 
@@ -379,6 +381,7 @@ _current: Emulator | None = None
 _installed = False
 _db_lock = threading.RLock()
 _build_env = threading.local()
+_ecs_request = threading.local()
 
 
 def current() -> Emulator:
@@ -422,12 +425,21 @@ def install(emulator: Emulator) -> Emulator:
         setattr(DynamoDBBackend, name, atomic)
 
     create_service = EC2ContainerServiceBackend.create_service
+    response_create_service = EC2ContainerServiceResponse.create_service
     update_service = EC2ContainerServiceBackend.update_service
     describe_services = EC2ContainerServiceBackend.describe_services
     delete_service = EC2ContainerServiceBackend.delete_service
 
+    def patched_create_response(self: Any) -> Any:
+        _ecs_request.capacity = self._get_param("capacityProviderStrategy") or []
+        try:
+            return response_create_service(self)
+        finally:
+            _ecs_request.capacity = []
+
     def patched_create(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = create_service(self, *args, **kwargs)
+        service.capacity_provider_strategy = getattr(_ecs_request, "capacity", [])  # type: ignore[attr-defined]
         current().new_deployment(self, service, [], None)
         return service
 
@@ -468,6 +480,7 @@ def install(emulator: Emulator) -> Emulator:
         return service
 
     EC2ContainerServiceBackend.create_service = patched_create  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.create_service = patched_create_response  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = patched_update  # type: ignore[method-assign]
     EC2ContainerServiceBackend.describe_services = patched_describe  # type: ignore[method-assign]
     EC2ContainerServiceBackend.delete_service = patched_delete  # type: ignore[method-assign]

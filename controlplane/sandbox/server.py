@@ -12,9 +12,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from controlplane import container
+from controlplane.aws import clients
 from controlplane.sandbox import emulation
 from controlplane.sandbox.seed import World, seed_all
 
@@ -67,7 +66,7 @@ class Sandbox:
         return f"http://{self.host}:{self.api_port}"
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region, endpoint_url=self.aws_endpoint)
+        return clients.client(service, region=self.region, endpoint_url=self.aws_endpoint)
 
     def start(self) -> World:
         if self.aws_port == 0:
@@ -122,7 +121,7 @@ class Sandbox:
 
         import app as chalice_app
 
-        class QuietHandler(ChaliceRequestHandler):  # type: ignore[misc]
+        class QuietHandler(ChaliceRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 

@@ -82,7 +82,7 @@ def test_expired_lease_frees_the_lock(svc: ControlService) -> None:
     svc.store.acquire_lock("dev", "deploy-ghost", svc.clock(), 10)
     assert isinstance(svc.clock, Clock)
     svc.clock.now += 11
-    op, created = svc.start(OpKind.DEPLOY, "dev", {})
+    _op, created = svc.start(OpKind.DEPLOY, "dev", {})
     assert created
 
 
