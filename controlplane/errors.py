@@ -100,6 +100,10 @@ class HealthCheckFailed(StepError):
     pass
 
 
+class OperationFinished(StepError):
+    """The operation was already finished (cancelled, timed out) when a step of its execution ran."""
+
+
 class LockLost(StepError):
     """Another operation holds the environment's lock."""
 

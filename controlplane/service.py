@@ -15,7 +15,6 @@ from controlplane.domain.model import (
     Operation,
     OpKind,
     OpStatus,
-    Tier,
     default_settings,
     request_fingerprint,
     seed_environments,
@@ -106,9 +105,7 @@ class ControlService:
             if current is None:
                 if "tier" not in body:
                     raise v.InvalidInput("tier is required to create an environment (dev, staging or prod)")
-                tier = Tier(body["tier"]) if body["tier"] in {t.value for t in Tier} else None
-                if tier is None:
-                    raise v.InvalidInput("tier must be one of dev, staging, prod")
+                tier = v.check_tier(body["tier"])
                 tier, settings = v.settings_request(body, default_settings(name, tier), tier)
                 env = Environment(name=name, tier=tier, settings=settings, updated_at=self.clock())
                 if not self.store.create_environment(env):

@@ -32,6 +32,7 @@ from controlplane.errors import (
     InvalidState,
     LeftoversFound,
     LockLost,
+    OperationFinished,
     StepError,
     WaitTimeout,
 )
@@ -97,6 +98,10 @@ def lock(d: Deps, state: State) -> Updates:
         d.store.acquire_lock(name, op_id, d.clock(), float(state.get("lease_seconds", 3600)))
     except LockHeld as held:
         raise LockLost(f"environment {name} is locked by operation {held.lock.operation_id}") from None
+    op = d.store.get_operation(op_id)
+    if op is None or op.status.finished:  # cancelled while we were taking the lock: give it back
+        d.store.release_lock(name, op_id)
+        raise OperationFinished(f"operation {op_id} finished before it took the lock")
     env = _env(d, state)
     status = TRANSITIONAL.get(_kind(state), env.status)
     d.store.put_environment(env.replace(status=status, last_operation_id=op_id, updated_at=d.clock()))
@@ -357,6 +362,8 @@ def run_step(name: str, d: Deps, state: State) -> State:
     op = d.store.get_operation(op_id)
     if op is None:
         raise InvalidState(f"operation {op_id} is not in the registry")
+    if op.status.finished:
+        raise OperationFinished(f"operation {op_id} is already {op.status.value}; step {name} not run")
     now = d.clock()
     prev = op.step(name)
     waiting = name.startswith("wait_")

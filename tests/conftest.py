@@ -111,9 +111,7 @@ def make_world(environments: dict[str, str], build: Callable[..., Any] | None = 
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
-        world = seed.seed_all(
-            lambda s: clients.client(s, region="us-east-1"), "us-east-1", environments=environments
-        )
+        world = seed.seed_all(lambda s: clients.client(s, region="us-east-1"), "us-east-1", environments=environments)
         saved = dict(os.environ)
         os.environ.update(world.env_vars)
         box = (build or container.build)()

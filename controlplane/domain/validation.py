@@ -167,10 +167,7 @@ def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier,
     body = check_object(body)
     _only_keys(body, {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected"})
     if "tier" in body:
-        try:
-            tier = Tier(body["tier"])
-        except ValueError:
-            raise InvalidInput("tier must be one of dev, staging, prod") from None
+        tier = check_tier(body["tier"])
     changes: dict[str, Any] = {}
     if "desired_count" in body:
         count = body["desired_count"]
@@ -187,6 +184,12 @@ def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier,
     settings = EnvSettings(**{**current.__dict__, **changes})
     check_desired_count(settings.desired_count, tier)
     return tier, settings
+
+
+def check_tier(value: Any) -> Tier:
+    if not isinstance(value, str) or value not in {t.value for t in Tier}:
+        raise InvalidInput("tier must be one of dev, staging, prod")
+    return Tier(value)
 
 
 def check_desired_count(count: int | None, tier: Tier) -> None:

@@ -117,7 +117,13 @@ class Sandbox:
 
     def _start_api(self) -> None:
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+        from chalice.local import (
+            ChaliceRequestHandler,
+            CustomLocalChalice,
+            LocalChalice,
+            LocalDevServer,
+            ThreadedHTTPServer,
+        )
 
         import app as chalice_app
 
@@ -125,12 +131,18 @@ class Sandbox:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        class Server(ThreadedHTTPServer):
+            request_queue_size = 128  # the stdlib default (5) resets bursts of concurrent clients
+            daemon_threads = True
+
         app_obj = chalice_app.app
         if not isinstance(app_obj, LocalChalice):  # what chalice.local.create_local_server does, once
             CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
             app_obj.__class__ = CustomLocalChalice
         config = Config.create(chalice_stage="sandbox", app_name=app_obj.app_name)
-        self._api = LocalDevServer(app_obj, config, self.host, self.api_port, handler_cls=QuietHandler)
+        self._api = LocalDevServer(
+            app_obj, config, self.host, self.api_port, handler_cls=QuietHandler, server_cls=Server
+        )
         thread = threading.Thread(target=self._api.server.serve_forever, name="control-api", daemon=True)
         thread.start()
         self._threads.append(thread)
