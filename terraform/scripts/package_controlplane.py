@@ -163,6 +163,23 @@ def postprocess(template: dict, stage: str) -> dict:
         "description": "Function names by Chalice name.",
         "value": {name: "${aws_lambda_function.%s.function_name}" % name for name in functions},
     }
+    # API Gateway: the deployment's inline stage_name is deprecated in aws 5.x; use a stage resource with X-Ray.
+    for name, dep in resources.get("aws_api_gateway_deployment", {}).items():
+        stage_name = dep.pop("stage_name", None)
+        dep.pop("stage_description", None)
+        if stage_name is None:
+            continue
+        dep["triggers"] = {"redeployment": "${md5(local.chalice_api_swagger)}"}
+        resources.setdefault("aws_api_gateway_stage", {})[name] = {
+            "deployment_id": "${aws_api_gateway_deployment.%s.id}" % name,
+            "rest_api_id": dep["rest_api_id"],
+            "stage_name": stage_name,
+            "xray_tracing_enabled": True,
+            "tags": "${var.tags}",
+        }
+        out = template.get("output", {})
+        if "EndpointURL" in out:
+            out["EndpointURL"]["value"] = "${aws_api_gateway_stage.%s.invoke_url}" % name
     apis = resources.get("aws_api_gateway_rest_api", {})
     if apis:
         api = next(iter(apis))

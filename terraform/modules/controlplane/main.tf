@@ -110,7 +110,7 @@ resource "aws_iam_role" "lambda" {
 
 data "aws_iam_policy_document" "lambda" {
   #checkov:skip=CKV_AWS_111:The write actions with "*" (RegisterTaskDefinition, PutMetricData) have no resource-level permissions; PutMetricData is limited by namespace.
-  #checkov:skip=CKV_AWS_356:Same: only actions without resource-level support use "*"; no delete action does.
+  #checkov:skip=CKV_AWS_356:Log delivery and X-Ray have no resource-level permissions; no delete action is granted with "*". only actions without resource-level support use "*"; no delete action does.
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -322,7 +322,7 @@ resource "aws_iam_role" "states" {
 
 data "aws_iam_policy_document" "states" {
   #checkov:skip=CKV_AWS_111:Log delivery and X-Ray actions have no resource-level permissions (AWS documents "*"); DeleteLogDelivery is deliberately not granted.
-  #checkov:skip=CKV_AWS_356:Same.
+  #checkov:skip=CKV_AWS_356:Log delivery and X-Ray have no resource-level permissions; no delete action is granted with "*".
   statement {
     sid       = "InvokeSteps"
     actions   = ["lambda:InvokeFunction"]
