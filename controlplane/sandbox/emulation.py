@@ -379,7 +379,10 @@ def push_image(account: str, region: str, repo: str, tag: str, manifest: dict[st
 # -------------------------------------------------------------------------------------------------------------
 _current: Emulator | None = None
 _installed = False
+# The moto callables each patch replaces, kept so the canary tests can check they still look as assumed.
+ORIGINALS: dict[str, Any] = {}
 _db_lock = threading.RLock()
+_ATOMIC = ("put_item", "update_item", "delete_item", "transact_write_items")
 _build_env = threading.local()
 _ecs_request = threading.local()
 
@@ -413,9 +416,23 @@ def install(emulator: Emulator) -> Emulator:
         return emulator
     _installed = True
 
+    ORIGINALS.update(
+        {
+            "LambdaFunction._invoke_lambda": LambdaFunction._invoke_lambda,
+            "EC2ContainerServiceBackend.create_service": EC2ContainerServiceBackend.create_service,
+            "EC2ContainerServiceBackend.update_service": EC2ContainerServiceBackend.update_service,
+            "EC2ContainerServiceBackend.describe_services": EC2ContainerServiceBackend.describe_services,
+            "EC2ContainerServiceBackend.delete_service": EC2ContainerServiceBackend.delete_service,
+            "EC2ContainerServiceResponse.create_service": EC2ContainerServiceResponse.create_service,
+            "CodeBuildResponse.start_build": CodeBuildResponse.start_build,
+            "CodeBuildBackend.start_build": CodeBuildBackend.start_build,
+            "CodeBuildBackend.batch_get_builds": CodeBuildBackend.batch_get_builds,
+        }
+    )
+    ORIGINALS.update({f"DynamoDBBackend.{n}": getattr(DynamoDBBackend, n) for n in _ATOMIC})
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    for name in _ATOMIC:
         original = getattr(DynamoDBBackend, name)
 
         def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:

@@ -1,0 +1,41 @@
+"""The main job: `python -m controlplane demo` runs the lifecycle and exits 0 only if every check held."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_lifecycle_and_passes() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "controlplane", "demo", "--deploy-seconds", "1", "--build-seconds", "0.5"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    for check in (
+        "provision dev",
+        "deploy v1.1.0",
+        "broken deploy is FAILED",
+        "previous image still serving",
+        "dry run changes nothing",
+        "destroy dev",
+        "nothing of dev left",
+        "staging and prod untouched",
+        "state backend untouched",
+    ):
+        assert any(line.startswith(check) and "PASS" in line for line in lines), check
+    assert any(line.startswith("12/12 checks passed") for line in lines)
