@@ -75,6 +75,7 @@ def build(
         ssm=c("ssm"),
         ec2=c("ec2"),
         dynamodb=c("dynamodb"),
+        tagging=c("resourcegroupstaggingapi"),
     )
     store = DynamoStore(clients.dynamodb, s.registry_table)
     platform = Platform(clients, s.contract_prefix)

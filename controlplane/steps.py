@@ -310,7 +310,9 @@ def delete_log_groups(d: Deps, state: State) -> Updates:
 
 
 def sweep(d: Deps, state: State) -> Updates:
-    leftovers = d.platform.inventory(_contract(state)).leftovers()
+    k = _contract(state)
+    leftovers = d.platform.inventory(k).leftovers()
+    leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in d.platform.tagged_leftovers(k)]
     if leftovers:
         raise LeftoversFound("left behind: " + "; ".join(leftovers))
     return {"swept": True}

@@ -40,6 +40,7 @@ class Clients:
     ssm: Any
     ec2: Any
     dynamodb: Any
+    tagging: Any = None  # Resource Groups Tagging API (the destroy sweep)
 
 
 class Platform:
@@ -383,10 +384,11 @@ class Platform:
             for page in self.c.ecs.get_paginator("list_task_definitions").paginate(
                 familyPrefix=family, status="ACTIVE"
             ):
-                arns += [a for a in page.get("taskDefinitionArns", []) if a.split("/")[-1].rsplit(":", 1)[0] == family]
+                arns += [a for a in page.get("taskDefinitionArns", []) if _family(a) == family]
         return arns
 
     def deregister_task_definitions(self, family: str) -> int:
+        """Deregister the family's ACTIVE revisions, then delete every INACTIVE one (so no tagged revision stays)."""
         count = 0
         for arn in self.active_task_definitions(family):
             try:
@@ -396,7 +398,32 @@ class Platform:
             except ClientError as exc:
                 if error_code(exc) not in ("ClientException", "InvalidParameterException"):
                     raise
+        inactive: list[str] = []
+        with translated():
+            for page in self.c.ecs.get_paginator("list_task_definitions").paginate(
+                familyPrefix=family, status="INACTIVE"
+            ):
+                inactive += [a for a in page.get("taskDefinitionArns", []) if _family(a) == family]
+            for start in range(0, len(inactive), 10):  # DeleteTaskDefinitions takes at most 10
+                self.c.ecs.delete_task_definitions(taskDefinitions=inactive[start : start + 10])
         return count
+
+    def tagged_leftovers(self, k: Contract) -> list[str]:
+        """ARNs still tagged as the control plane's for this environment (a deleted, INACTIVE service aside)."""
+        if self.c.tagging is None:
+            return []
+        filters = [
+            {"Key": "cart:environment", "Values": [k.environment]},
+            {"Key": "cart:managed-by", "Values": [MANAGED_BY]},
+        ]
+        arns: list[str] = []
+        with translated():
+            for page in self.c.tagging.get_paginator("get_resources").paginate(TagFilters=filters):
+                arns += [r["ResourceARN"] for r in page.get("ResourceTagMappingList", [])]
+        svc = self.describe_service(k.cluster_name, k.service_name)
+        if svc is None or svc.get("status") == "INACTIVE":
+            arns = [a for a in arns if not a.endswith(f"service/{k.cluster_name}/{k.service_name}")]
+        return sorted(arns)
 
     def delete_images(self, repo: str) -> int:
         digests = sorted({str(i["imageDigest"]) for i in self.images(repo)})
@@ -447,6 +474,10 @@ class Platform:
             images=images,
             log_groups=tuple(self.log_groups(k)),
         )
+
+
+def _family(task_definition_arn: str) -> str:
+    return task_definition_arn.split("/")[-1].rsplit(":", 1)[0]
 
 
 def _status(exc: ClientError) -> int:

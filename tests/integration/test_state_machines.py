@@ -87,8 +87,15 @@ class TestLifecycle:
         destroy = aws.run("destroy")
         assert destroy.status is OpStatus.SUCCEEDED, destroy.error
         assert dedupe(lambda_steps(aws, destroy.execution_arn)) == list(STEP_ORDER[OpKind.DESTROY])
-        inventory = aws.container.platform.inventory(aws.container.platform.read_contract("dev"))
-        assert inventory.leftovers() == []
+        contract = aws.container.platform.read_contract("dev")
+        assert aws.container.platform.inventory(contract).leftovers() == []
+        assert aws.container.platform.tagged_leftovers(contract) == []
+        assert (
+            aws.client("ecs").list_task_definitions(familyPrefix="cart-service-dev", status="INACTIVE")[
+                "taskDefinitionArns"
+            ]
+            == []
+        )  # deregistered, then deleted
         assert aws.service.get_environment("dev").status is EnvStatus.DESTROYED
         assert aws.client("dynamodb").describe_table(TableName="cart-service-dev-carts")["Table"]
         assert aws.client("ecs").describe_clusters(clusters=["cart-service-dev"])["clusters"][0]["status"] == "ACTIVE"
@@ -166,6 +173,15 @@ class TestPermanentFailures:
         svc = faulty.client("ecs").describe_services(cluster="cart-service-dev", services=["cart-service-dev"])
         assert svc["services"][0]["status"] == "INACTIVE"
         assert faulty.client("ecr").describe_images(repositoryName="cart-service-dev")["imageDetails"]
+
+    def test_sweep_fails_when_something_tagged_for_the_environment_remains(self, aws: MotoWorld) -> None:
+        provisioned(aws)
+        tags = {"cart:environment": "dev", "cart:managed-by": "controlplane"}
+        aws.client("logs").create_log_group(logGroupName="/stray/dev/debug", tags=tags)
+        op = aws.run("destroy")
+        assert op.status is OpStatus.FAILED and op.error["step"] == "sweep"
+        assert "/stray/dev/debug" in op.error["message"]
+        assert_unlocked(aws)
 
 
 class TestTransientFailures:
