@@ -56,6 +56,11 @@ check_fmt() {
   echo "ok"
 }
 
+ensure_package() {
+  # terraform/controlplane needs ./build/chalice (git-ignored); package it if a fresh checkout lacks it.
+  [[ -d "$TF_DIR/controlplane/build/chalice" ]] || "$PYTHON" "$TF_DIR/scripts/package_controlplane.py" --allow-stub --quiet
+}
+
 init_root() {
   "$TERRAFORM" -chdir="$TF_DIR/$1" init -backend=false -input=false -no-color >"$TF_DIR/$1/.terraform-init.log" 2>&1 \
     || { cat "$TF_DIR/$1/.terraform-init.log"; return 1; }
@@ -63,6 +68,7 @@ init_root() {
 }
 
 check_validate() {
+  ensure_package
   for root in "${ROOTS[@]}"; do
     step "init -backend=false + validate: $root"
     init_root "$root"
@@ -71,6 +77,7 @@ check_validate() {
 }
 
 check_test() {
+  ensure_package
   for root in "${ROOTS[@]}" "${TEST_MODULES[@]}"; do
     if compgen -G "$TF_DIR/$root/tests/*.tftest.hcl" >/dev/null || compgen -G "$TF_DIR/$root/*.tftest.hcl" >/dev/null; then
       step "terraform test: $root"

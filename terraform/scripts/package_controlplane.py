@@ -5,14 +5,17 @@
 
 Writes terraform/controlplane/build/chalice/ — a Terraform *module* made from `chalice package --pkg-format terraform`:
 
-* the project (app.py, requirements.txt, the `controlplane` package as vendor/controlplane, .chalice/config.json —
-  the project's own if it has one, else a generated one for app_name cart-controlplane) is staged in a temp dir and
-  packaged there, so nothing is written into the work tree but build/;
+* the raw package comes from the project's own scripts/package.py (`--pkg-format terraform`; it strips what the
+  Lambda runtime provides) when it exists; otherwise (or with --standalone) the project (app.py, requirements.txt,
+  the `controlplane` package as vendor/controlplane, .chalice/config.json — the project's own if it has one, else a
+  generated one for app_name cart-controlplane) is staged in a temp dir and packaged there;
 * chalice.tf.json is post-processed:
   - its `terraform` block (required_version < 1.4.0, aws < 5, null provider) is removed; versions.tf of the module
     requires Terraform >= 1.10 and hashicorp/aws ~> 5.100 instead;
   - the `null_data_source` (hashicorp/null, absent offline and deprecated) is removed and its app/stage outputs are
     inlined;
+  - Chalice's EventBridge rules for on_ecr_push / nightly_teardown are removed (modules/controlplane owns those
+    rules, stage-prefixed); any other Chalice rule gets a stage-prefixed name;
   - the Chalice-managed IAM role and policy are dropped: every function runs with `var.lambda_role_arn`, the
     least-privilege role of modules/controlplane; functions get `var.environment_variables`, X-Ray active tracing
     and `var.tags`;
@@ -132,6 +135,38 @@ def _replace_refs(obj: object, mapping: dict[str, str]) -> object:
     return obj
 
 
+# Functions whose EventBridge rules Terraform owns (modules/controlplane: stage-prefixed names, the ECR rule limited
+# to cart-service-* repositories). Chalice's own rules for them are removed so no event is delivered twice.
+TERRAFORM_RULES = {"on_ecr_push", "nightly_teardown"}
+
+
+def _take_over_event_rules(resources: dict, stage: str) -> None:
+    rules = resources.get("aws_cloudwatch_event_rule", {})
+    targets = resources.get("aws_cloudwatch_event_target", {})
+    permissions = resources.get("aws_lambda_permission", {})
+    for rule_name in list(rules):
+        ref = "${aws_cloudwatch_event_rule.%s." % rule_name
+        rule_targets = [k for k, t in targets.items() if str(t.get("rule", "")).startswith(ref)]
+        functions = {
+            m.group(1)
+            for k in rule_targets
+            for m in [re.match(r"\$\{aws_lambda_function\.([^.]+)\.arn\}", str(targets[k].get("arn", "")))]
+            if m
+        }
+        if functions and functions <= TERRAFORM_RULES:
+            del rules[rule_name]
+            for k in rule_targets:
+                del targets[k]
+            for k in [k for k, perm in permissions.items() if str(perm.get("source_arn", "")).startswith(ref)]:
+                del permissions[k]
+        else:
+            # Chalice does not stage-prefix rule names; two stages in one account would collide.
+            rules[rule_name]["name"] = f"{APP_NAME}-{stage}-{rules[rule_name].get('name', rule_name)}"
+    for rtype in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
+        if rtype in resources and not resources[rtype]:
+            del resources[rtype]
+
+
 def postprocess(template: dict, stage: str) -> dict:
     template.pop("terraform", None)
     data = template.get("data", {})
@@ -144,6 +179,7 @@ def postprocess(template: dict, stage: str) -> dict:
     # Chalice's own role/policy (only when manage_iam_role was on) are replaced by var.lambda_role_arn.
     for rtype in ("aws_iam_role", "aws_iam_role_policy"):
         resources.pop(rtype, None)
+    _take_over_event_rules(resources, stage)
     functions = resources.get("aws_lambda_function", {})
     for fn in functions.values():
         fn["role"] = "${var.lambda_role_arn}"
@@ -205,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=pathlib.Path, default=OUT)
     p.add_argument("--stub", action="store_true", help="write the stub module even if app.py exists")
     p.add_argument("--allow-stub", action="store_true", help="write the stub module when app.py is missing")
+    p.add_argument("--standalone", action="store_true", help="stage and package here even if scripts/package.py exists")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", args.stage):
@@ -222,9 +259,21 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="cp-package-") as tmp_name:
         tmp = pathlib.Path(tmp_name)
-        proj = stage_project(args.stage, tmp)
         raw = tmp / "raw"
-        run_chalice(proj, args.stage, raw, args.quiet)
+        project_packager = REPO / "scripts" / "package.py"
+        if project_packager.exists() and not args.standalone:
+            # The project's own packager (chalice package + drop what the Lambda runtime provides): one zip for all.
+            python = REPO / ".venv" / "bin" / "python"
+            cmd = [str(python if python.exists() else sys.executable), str(project_packager), str(raw),
+                   "--stage", args.stage, "--pkg-format", "terraform"]
+            log(args.quiet, "+", " ".join(cmd))
+            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stdout + proc.stderr)
+                raise SystemExit(f"scripts/package.py failed ({proc.returncode})")
+        else:
+            proj = stage_project(args.stage, tmp)
+            run_chalice(proj, args.stage, raw, args.quiet)
         template = json.loads((raw / "chalice.tf.json").read_text())
         template = postprocess(template, args.stage)
         out.mkdir(parents=True)

@@ -21,4 +21,14 @@ run "root_plan" {
     condition     = length(output.state_machine_arns) == 4
     error_message = "Four state machines."
   }
+
+  assert {
+    condition     = output.ecr_push_rule_name == (contains(keys(module.app.function_arns), "on_ecr_push") ? "cart-controlplane-dev-ecr-push" : null)
+    error_message = "The ECR push rule exists exactly when the package has on_ecr_push (and is Terraform's, stage-prefixed)."
+  }
+
+  assert {
+    condition     = output.nightly_teardown_rule_name == (contains(keys(module.app.function_arns), "nightly_teardown") ? "cart-controlplane-dev-nightly-teardown" : null)
+    error_message = "The nightly schedule exists exactly when the package has nightly_teardown."
+  }
 }
