@@ -83,7 +83,8 @@ def build(
     service = ControlService(
         store, executor, s, clock, inventory=lambda name: platform.inventory(platform.read_contract(name))
     )
-    return Container(settings=s, store=store, platform=platform, service=service, deps=Deps(store, platform, clock))
+    deps = Deps(store, platform, clock, on_released=service.start_pending_push)
+    return Container(settings=s, store=store, platform=platform, service=service, deps=deps)
 
 
 _lock = threading.Lock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpKind, OpStatus, StepRecord
 
 Clock = Callable[[], float]
@@ -16,6 +17,10 @@ class LockHeld(Exception):
     def __init__(self, lock: Lock) -> None:
         super().__init__(f"environment {lock.environment} is locked by operation {lock.operation_id}")
         self.lock = lock
+
+
+class OperationExists(Exception):
+    """create_operation found an operation with that id (a concurrent start of the same deterministic id)."""
 
 
 class Store(Protocol):
@@ -31,7 +36,9 @@ class Store(Protocol):
         """Create if absent; False if it already existed."""
         ...
 
-    def create_operation(self, op: Operation) -> None: ...
+    def create_operation(self, op: Operation) -> None:
+        """Create once; raise OperationExists if the id is taken."""
+        ...
 
     def get_operation(self, op_id: str) -> Operation | None: ...
 
@@ -66,6 +73,16 @@ class Store(Protocol):
 
     def remember_request(self, key: str, fingerprint: str, op_id: str, now: float) -> tuple[str, str] | None:
         """Store key -> (fingerprint, op_id) if new; return the stored pair if the key was already used."""
+        ...
+
+    def get_push(self, environment: str) -> PushRecord | None: ...
+
+    def record_push(self, record: PushRecord) -> bool:
+        """Store the push if it is newer than the stored one (events.is_newer, as a conditional write)."""
+        ...
+
+    def set_push_state(self, environment: str, digest: str, state: str, note: str = "") -> bool:
+        """Change the state of the stored push if it is still that digest's; False if a newer push replaced it."""
         ...
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from controlplane.domain import validation as v
+from controlplane.domain.events import ImagePush, PushRecord, push_matches, push_operation_id
 from controlplane.domain.model import (
     Environment,
     EnvStatus,
@@ -22,6 +23,7 @@ from controlplane.domain.model import (
 )
 from controlplane.domain.plans import Inventory, destroy_plan
 from controlplane.errors import (
+    ApiError,
     BaseInfrastructureMissing,
     ConfirmationRequired,
     Conflict,
@@ -30,7 +32,7 @@ from controlplane.errors import (
     OperationInProgress,
     ValidationFailed,
 )
-from controlplane.ports import Clock, Executor, LockHeld, Store
+from controlplane.ports import Clock, Executor, LockHeld, OperationExists, Store
 from controlplane.settings import Settings
 
 VALIDATORS: dict[OpKind, Callable[[Any], dict[str, Any]]] = {
@@ -174,6 +176,15 @@ class ControlService:
         op = Operation(id=op_id, kind=kind, environment=name, trigger=trigger, params=params, created_at=now)
         try:
             self.store.create_operation(op)
+        except OperationExists:  # a concurrent start of the same deterministic id won: that is the operation
+            existing = self.store.get_operation(op_id)
+            if existing is None:
+                raise
+            return existing, False
+        except Exception:
+            self.store.release_lock(name, op_id)
+            raise
+        try:
             payload = {
                 "operation_id": op_id,
                 "environment": name,
@@ -248,7 +259,10 @@ class ControlService:
         op = self.store.get_operation(op_id)
         if op is None:
             raise NotFound(f"operation {op_id!r} does not exist")
-        return self.reconcile(op)
+        reconciled = self.reconcile(op)
+        if reconciled.status.finished and not op.status.finished:  # its lock was released just now
+            self.start_pending_push(op.environment)
+        return reconciled
 
     def list_operations(self, name: str, limit: int = 50) -> list[Operation]:
         self.get_environment(name)
@@ -263,7 +277,79 @@ class ControlService:
         self._settle_environment(op)
         self.store.release_lock(op.environment, op_id)
         self.store.finish_operation(op_id, OpStatus.ABORTED, self.clock(), {"message": "cancelled through the API"})
+        self.start_pending_push(op.environment)
         return self.store.get_operation(op_id) or op
+
+    # redeploy on push ---------------------------------------------------------------------------------------
+    def on_image_push(self, push: ImagePush) -> list[dict[str, Any]]:
+        """Route one ECR push to every environment whose deploy_on_push policy matches it.
+
+        Returns one outcome per matching environment (``started``, ``queued``, ``duplicate``, ``stale``,
+        ``ignored``), each with the reason, for the log. Rules: see controlplane/domain/events.py.
+        """
+        self.ensure_seeded()
+        outcomes: list[dict[str, Any]] = []
+        for env in self.store.list_environments():
+            if push_matches(env.settings.deploy_on_push, env.name, push):
+                outcomes.append({"environment": env.name, **self._push_to(env, push)})
+        return outcomes
+
+    def _push_to(self, env: Environment, push: ImagePush) -> dict[str, Any]:
+        if env.status in (EnvStatus.ABSENT, EnvStatus.DESTROYED):
+            return {
+                "outcome": "ignored",
+                "reason": f"environment {env.name} is {env.status.value}: a push does not provision it",
+            }
+        op_id = push_operation_id(env.name, push.digest)
+        record = PushRecord(env.name, push.digest, push.tag, push.pushed_at, "pending", op_id)
+        if not self.store.record_push(record):
+            stored = self.store.get_push(env.name)
+            if stored is not None and stored.digest == push.digest:
+                return {
+                    "outcome": "duplicate",
+                    "reason": f"digest {push.digest} was already seen for {env.name} ({stored.state})",
+                    "operation_id": stored.operation_id,
+                }
+            newest = stored.digest if stored else "?"
+            return {"outcome": "stale", "reason": f"older than the newest push to {env.name} ({newest})"}
+        return self.start_pending_push(env.name)
+
+    def start_pending_push(self, name: str) -> dict[str, Any]:
+        """Start the environment's pending push unless another operation holds the lock (then it stays queued).
+
+        Called for every push and after every release of an environment's lock (unlock and failure steps,
+        cancel, reconcile). A push is recorded before its start is tried, and an operation releases its lock
+        before it looks for a pending push, so a push that found the lock held is always picked up.
+        """
+        rec = self.store.get_push(name)
+        if rec is None or rec.state != "pending":
+            return {"outcome": "none"}
+        env = self.store.get_environment(name)
+        if env is None or env.status in (EnvStatus.ABSENT, EnvStatus.DESTROYED):
+            why = f"environment {name} is {env.status.value if env else 'gone'}: the pending push is dropped"
+            self.store.set_push_state(name, rec.digest, "dropped", why)
+            return {"outcome": "dropped", "reason": why}
+        try:
+            op, created = self.start(
+                OpKind.DEPLOY, name, {"image_digest": rec.digest}, trigger="ecr-push", operation_id=rec.operation_id
+            )
+        except OperationInProgress as exc:
+            return {
+                "outcome": "queued",
+                "reason": f"{name} is locked by {exc.details.get('running_operation')}; deploys when it ends",
+                "operation_id": rec.operation_id,
+            }
+        except ApiError as exc:
+            self.store.set_push_state(name, rec.digest, "dropped", str(exc))
+            return {"outcome": "dropped", "reason": str(exc)}
+        self.store.set_push_state(name, rec.digest, "started")
+        if not created:
+            return {
+                "outcome": "duplicate",
+                "reason": f"digest {rec.digest} was already deployed to {name} by a push ({op.status.value})",
+                "operation_id": op.id,
+            }
+        return {"outcome": "started", "operation_id": op.id}
 
     def destroy_plan(self, name: str, body: Any = None) -> dict[str, Any]:
         """The ordered destroy plan; reads only."""

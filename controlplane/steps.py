@@ -36,6 +36,7 @@ from controlplane.errors import (
     StepError,
     WaitTimeout,
 )
+from controlplane.observability import logger
 from controlplane.ports import Clock, LockHeld, Store
 
 State = dict[str, Any]
@@ -47,6 +48,20 @@ class Deps:
     store: Store
     platform: Platform
     clock: Clock
+    # Called with the environment's name after an operation released its lock: starts a queued push.
+    on_released: Callable[[str], Any] | None = None
+
+
+def _released(d: Deps, environment: str) -> None:
+    """Best effort: the operation's outcome is recorded already; a push left queued starts on the next event."""
+    if d.on_released is None:
+        return
+    try:
+        outcome = d.on_released(environment)
+        if isinstance(outcome, dict) and outcome.get("outcome") not in (None, "none"):
+            logger.info("queued push", extra={"environment": environment, **outcome})
+    except Exception as exc:
+        logger.warning("could not start the queued push", extra={"environment": environment, "error": str(exc)})
 
 
 def _contract(state: State) -> Contract:
@@ -127,6 +142,7 @@ def unlock(d: Deps, state: State) -> Updates:
     """Release the lock, then mark the operation SUCCEEDED: whoever sees it finished can start the next one."""
     d.store.release_lock(state["environment"], state["operation_id"])
     d.store.finish_operation(state["operation_id"], OpStatus.SUCCEEDED, d.clock(), result=state["ctx"].get("result"))
+    _released(d, state["environment"])
     return {}
 
 
@@ -153,6 +169,7 @@ def fail(d: Deps, state: State) -> Updates:
         d.clock(),
         error={"step": failed.name if failed else None, "code": name, "message": message},
     )
+    _released(d, state["environment"])
     return {"failed_step": failed.name if failed else None}
 
 

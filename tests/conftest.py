@@ -72,6 +72,7 @@ class MotoWorld:
     world: Any
     emulator: Any
     container: Any
+    router: Any = None
 
     @property
     def service(self) -> Any:
@@ -102,12 +103,16 @@ class MotoWorld:
         return self.wait(op.id)
 
 
-def make_world(environments: dict[str, str], build: Callable[..., Any] | None = None) -> Iterator[MotoWorld]:
+def make_world(
+    environments: dict[str, str], build: Callable[..., Any] | None = None, events: bool = False
+) -> Iterator[MotoWorld]:
+    """``events``: deliver AWS-shaped events (ECR pushes, ...) to the app's handlers, as the sandbox does."""
     from moto import mock_aws
 
     from controlplane import container
     from controlplane.aws import clients
     from controlplane.sandbox import emulation, seed
+    from controlplane.sandbox.events import EventRouter, app_routes
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
@@ -116,9 +121,18 @@ def make_world(environments: dict[str, str], build: Callable[..., Any] | None = 
         os.environ.update(world.env_vars)
         box = (build or container.build)()
         container.reset(box)
+        router = None
+        if events:
+            make = lambda s: clients.client(s, region="us-east-1")  # noqa: E731
+            router = EventRouter(make, app_routes(world.function_prefix), world.account, "us-east-1")
+            emulator.listeners.append(router.on_emulated)
         try:
-            yield MotoWorld(world=world, emulator=emulator, container=box)
+            yield MotoWorld(world=world, emulator=emulator, container=box, router=router)
         finally:
+            if router is not None:
+                router.wait_idle(timeout=30)
+                emulator.listeners.remove(router.on_emulated)
+                router.stop()
             container.reset()
             os.environ.clear()
             os.environ.update(saved)
@@ -128,6 +142,12 @@ def make_world(environments: dict[str, str], build: Callable[..., Any] | None = 
 def aws() -> Iterator[MotoWorld]:
     """dev only: the fast default."""
     yield from make_world({"dev": "dev"})
+
+
+@pytest.fixture
+def aws_events() -> Iterator[MotoWorld]:
+    """dev only, with the sandbox's EventBridge delivering events to the app's handlers."""
+    yield from make_world({"dev": "dev"}, events=True)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from controlplane.domain.model import (
     EnvSettings,
     Tier,
 )
+from controlplane.domain.semver import SemverError, parse_range
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -156,6 +157,11 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
         raise InvalidInput("deploy_on_push.pattern must be a non-empty string of at most 128 characters")
     if match == "exact":
         check_tag(pattern)
+    if match == "semver":
+        try:
+            parse_range(pattern)
+        except SemverError as exc:
+            raise InvalidInput(f"deploy_on_push.pattern is not a semver range ({exc}), e.g. ^1.2.0") from None
     repo = value.get("repository")
     if repo is not None and (not isinstance(repo, str) or not re.match(r"^[a-z0-9][a-z0-9._/-]{1,255}$", repo)):
         raise InvalidInput("deploy_on_push.repository must be an ECR repository name")

@@ -14,6 +14,8 @@
 |                                                     | ECR (tag = IMAGE_TAG); a source version starting with     |
 |                                                     | ``fail`` fails the build                                   |
 | DynamoDB writes are not atomic across threads       | conditional writes are serialised (DynamoDB is atomic)    |
+| ECR PutImage emits no event                         | a successful PutImage emits ``ecr-push`` (the sandbox's   |
+|                                                     | EventBridge turns it into the ``ECR Image Action`` event) |
 
 Nothing here is used in AWS: it is imported only by the sandbox and the tests.
 """
@@ -37,7 +39,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.codebuild.models import CodeBuildBackend, codebuild_backends
 from moto.codebuild.responses import CodeBuildResponse
 from moto.dynamodb.models import DynamoDBBackend
-from moto.ecr.models import ecr_backends
+from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
@@ -427,6 +429,7 @@ def install(emulator: Emulator) -> Emulator:
             "CodeBuildResponse.start_build": CodeBuildResponse.start_build,
             "CodeBuildBackend.start_build": CodeBuildBackend.start_build,
             "CodeBuildBackend.batch_get_builds": CodeBuildBackend.batch_get_builds,
+            "ECRBackend.put_image": ECRBackend.put_image,
         }
     )
     ORIGINALS.update({f"DynamoDBBackend.{n}": getattr(DynamoDBBackend, n) for n in _ATOMIC})
@@ -544,6 +547,24 @@ def install(emulator: Emulator) -> Emulator:
                 build["buildStatus"], build["currentPhase"] = "FAILED", "COMPLETED"
         return builds
 
+    put_image = ECRBackend.put_image
+
+    def patched_put_image(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
+        image = put_image(self, repository_name, *args, **kwargs)
+        tag = kwargs.get("image_tag", args[1] if len(args) > 1 else None)
+        current().emit(
+            "ecr-push",
+            {
+                "account": self.account_id,
+                "region": self.region_name,
+                "repository": repository_name,
+                "digest": str(image.image_digest),
+                "tag": tag or None,
+            },
+        )
+        return image
+
+    ECRBackend.put_image = patched_put_image  # type: ignore[method-assign]
     CodeBuildResponse.start_build = patched_response_start_build  # type: ignore[method-assign]
     CodeBuildBackend.start_build = patched_start_build  # type: ignore[method-assign]
     CodeBuildBackend.batch_get_builds = patched_batch_get_builds  # type: ignore[method-assign]

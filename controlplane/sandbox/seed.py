@@ -204,7 +204,8 @@ def lambda_handlers() -> dict[str, str]:
     """Function name -> handler string, exactly as the Chalice app registers them (and chalice package emits)."""
     import app as chalice_app
 
-    return {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
+    functions = {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
+    return functions | {e.name: e.handler_string for e in chalice_app.app.event_sources}
 
 
 def asl_definition(kind: str, function_prefix: str) -> str:
@@ -269,6 +270,10 @@ class World:
     contracts: dict[str, Contract]
     state_machines: dict[str, str]
     env_vars: dict[str, str]
+
+    @property
+    def function_prefix(self) -> str:
+        return f"cart-controlplane-{self.stage}-"
 
 
 def seed_all(

@@ -15,6 +15,7 @@ from typing import Any
 from controlplane import container
 from controlplane.aws import clients
 from controlplane.sandbox import emulation
+from controlplane.sandbox.events import EventRouter, app_routes
 from controlplane.sandbox.seed import World, seed_all
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
@@ -53,6 +54,7 @@ class Sandbox:
     log_level: str = "WARNING"
     world: World | None = None
     emulator: emulation.Emulator | None = None
+    router: EventRouter | None = None
     _moto: Any = None
     _api: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -109,6 +111,8 @@ class Sandbox:
             self.client, self.region, wait_interval=self.wait_interval, wait_timeout=self.wait_timeout
         )
         os.environ.update(self.world.env_vars)
+        self.router = EventRouter(self.client, app_routes(self.world.function_prefix), self.world.account, self.region)
+        self.emulator.listeners.append(self.router.on_emulated)
         container.reset()
         container.current().service.ensure_seeded()
         self._start_api()
@@ -150,6 +154,10 @@ class Sandbox:
     def stop(self) -> None:
         if self.emulator is not None:
             self.emulator.stop_ticker()
+            if self.router is not None and self.router.on_emulated in self.emulator.listeners:
+                self.emulator.listeners.remove(self.router.on_emulated)
+        if self.router is not None:
+            self.router.stop()
         if self._api is not None:
             self._api.server.shutdown()
             self._api.server.server_close()

@@ -6,6 +6,7 @@
 | lock        | ENV#<name>    | LOCK |                 |                        |
 | operation   | OP#<id>       | OP   | ENVOPS#<name>   | <created_at>#<id>      |
 | idempotency | IDEM#<key>    | IDEM |                 |                        |
+| newest push | ENV#<name>    | PUSH |                 |                        |
 
 Documents are stored as JSON strings; step records live in a map attribute so each step is one small update.
 The lock and every "create" are conditional writes.
@@ -17,8 +18,9 @@ import json
 from typing import Any
 
 from controlplane.aws.clients import ClientError, conditional_check_failed, translated
+from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
-from controlplane.ports import LockHeld
+from controlplane.ports import LockHeld, OperationExists
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -92,6 +94,14 @@ class DynamoStore:
     def create_operation(self, op: Operation) -> None:
         doc = op.to_dict()
         doc.pop("steps")
+        try:
+            self._put_operation(op, doc)
+        except ClientError as exc:
+            if conditional_check_failed(exc):
+                raise OperationExists(op.id) from None
+            raise
+
+    def _put_operation(self, op: Operation, doc: dict[str, Any]) -> None:
         with translated():
             self._db.put_item(
                 TableName=self._table,
@@ -270,6 +280,56 @@ class DynamoStore:
                 )["Item"]
             return item["fingerprint"]["S"], item["operation_id"]["S"]
         return None
+
+    # pushes -------------------------------------------------------------------------------------------------
+    def get_push(self, environment: str) -> PushRecord | None:
+        with translated():
+            item = self._db.get_item(
+                TableName=self._table, Key={"pk": _s(f"ENV#{environment}"), "sk": _s("PUSH")}, ConsistentRead=True
+            ).get("Item")
+        return PushRecord.from_dict(json.loads(item["doc"]["S"])) if item else None
+
+    def record_push(self, record: PushRecord) -> bool:
+        try:
+            with translated():
+                self._db.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": _s(f"ENV#{record.environment}"),
+                        "sk": _s("PUSH"),
+                        "digest": _s(record.digest),
+                        "pushed_at": _n(record.pushed_at),
+                        "doc": _s(json.dumps(record.to_dict(), sort_keys=True)),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR (pushed_at <= :t AND digest <> :d)",
+                    ExpressionAttributeValues={":t": _n(record.pushed_at), ":d": _s(record.digest)},
+                )
+        except ClientError as exc:
+            if conditional_check_failed(exc):
+                return False
+            raise
+        return True
+
+    def set_push_state(self, environment: str, digest: str, state: str, note: str = "") -> bool:
+        stored = self.get_push(environment)
+        if stored is None or stored.digest != digest:
+            return False
+        doc = {**stored.to_dict(), "state": state, "note": note}
+        try:
+            with translated():
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(f"ENV#{environment}"), "sk": _s("PUSH")},
+                    UpdateExpression="SET #doc = :doc",
+                    ConditionExpression="digest = :d",
+                    ExpressionAttributeNames={"#doc": "doc"},
+                    ExpressionAttributeValues={":doc": _s(json.dumps(doc, sort_keys=True)), ":d": _s(digest)},
+                )
+        except ClientError as exc:
+            if conditional_check_failed(exc):
+                return False
+            raise
+        return True
 
 
 def create_registry_table(client: Any, table: str) -> None:

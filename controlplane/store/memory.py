@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
+from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
-from controlplane.ports import LockHeld
+from controlplane.ports import LockHeld, OperationExists
 
 
 class MemoryStore:
@@ -15,6 +17,7 @@ class MemoryStore:
         self._ops: dict[str, Operation] = {}
         self._locks: dict[str, Lock] = {}
         self._idem: dict[str, tuple[str, str]] = {}
+        self._pushes: dict[str, PushRecord] = {}
         self._mutex = threading.Lock()
 
     def get_environment(self, name: str) -> Environment | None:
@@ -36,7 +39,7 @@ class MemoryStore:
     def create_operation(self, op: Operation) -> None:
         with self._mutex:
             if op.id in self._ops:
-                raise ValueError(f"operation {op.id} exists")
+                raise OperationExists(op.id)
             self._ops[op.id] = op
 
     def get_operation(self, op_id: str) -> Operation | None:
@@ -98,3 +101,22 @@ class MemoryStore:
                 return self._idem[key]
             self._idem[key] = (fingerprint, op_id)
             return None
+
+    def get_push(self, environment: str) -> PushRecord | None:
+        return self._pushes.get(environment)
+
+    def record_push(self, record: PushRecord) -> bool:
+        with self._mutex:
+            stored = self._pushes.get(record.environment)
+            if stored is not None and (stored.digest == record.digest or record.pushed_at < stored.pushed_at):
+                return False
+            self._pushes[record.environment] = record
+            return True
+
+    def set_push_state(self, environment: str, digest: str, state: str, note: str = "") -> bool:
+        with self._mutex:
+            stored = self._pushes.get(environment)
+            if stored is None or stored.digest != digest:
+                return False
+            self._pushes[environment] = dataclasses.replace(stored, state=state, note=note)
+            return True

@@ -1,0 +1,182 @@
+"""Events the control plane reacts to, parsed from their EventBridge shape, and the push-to-deploy rules. Pure.
+
+Redeploy on push (ECR events are best effort: duplicated, reordered, in bursts):
+- the deploy's operation id is derived from the environment and the digest, so the same digest delivered twice,
+  or pushed under several tags, is one operation;
+- each environment keeps one push record, written with a condition that it is newer than the stored one: an
+  event older than the newest push seen is dropped (no regression when events arrive out of order);
+- a push that lands while the environment is locked stays *pending* on that record (newest wins, older pending
+  digests are never deployed); the operation that holds the lock starts it when it releases the lock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from controlplane.domain.model import DeployOnPush
+from controlplane.domain.semver import SemverError, parse_version, satisfies
+from controlplane.domain.validation import DIGEST_RE, TAG_RE
+
+ECR_SOURCE = "aws.ecr"
+ECR_DETAIL_TYPE = "ECR Image Action"
+ECR_PUSH_PATTERN: dict[str, Any] = {
+    "source": [ECR_SOURCE],
+    "detail-type": [ECR_DETAIL_TYPE],
+    "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]},
+}
+
+
+class MalformedEvent(ValueError):
+    """The event does not have the shape AWS documents; it is logged and dropped."""
+
+
+@dataclass(frozen=True)
+class ImagePush:
+    repository: str
+    tag: str | None
+    digest: str
+    pushed_at: float  # the event's time (EventBridge: one-second resolution)
+    event_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "tag": self.tag,
+            "digest": self.digest,
+            "pushed_at": self.pushed_at,
+            "event_id": self.event_id,
+        }
+
+
+def parse_time(value: Any) -> float:
+    if not isinstance(value, str):
+        raise MalformedEvent("the event has no 'time'")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedEvent(f"the event's time {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def format_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ecr_push(event: Any) -> ImagePush | None:
+    """The push an ``ECR Image Action`` event reports; None for an action that is not a successful push.
+
+    Raises MalformedEvent when the event is not shaped as AWS documents it.
+    """
+    if not isinstance(event, dict):
+        raise MalformedEvent("the event is not a JSON object")
+    if event.get("source") != ECR_SOURCE or event.get("detail-type") != ECR_DETAIL_TYPE:
+        raise MalformedEvent(f"not an ECR image action: source={event.get('source')!r}")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise MalformedEvent("the event has no 'detail' object")
+    if detail.get("action-type") != "PUSH" or detail.get("result") != "SUCCESS":
+        return None
+    repo, digest, tag = detail.get("repository-name"), detail.get("image-digest"), detail.get("image-tag")
+    if not isinstance(repo, str) or not repo:
+        raise MalformedEvent("detail.repository-name is missing")
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        raise MalformedEvent(f"detail.image-digest {digest!r} is not sha256:<64 hex>")
+    if tag in ("", None):
+        tag = None  # a push by digest only
+    elif not isinstance(tag, str) or not TAG_RE.match(tag):
+        raise MalformedEvent(f"detail.image-tag {tag!r} is not a valid tag")
+    event_id = event.get("id")
+    return ImagePush(
+        repository=repo,
+        tag=tag,
+        digest=digest,
+        pushed_at=parse_time(event.get("time")),
+        event_id=str(event_id) if event_id else "",
+    )
+
+
+def default_repository(environment: str) -> str:
+    return f"cart-service-{environment}"
+
+
+def tag_matches(policy: DeployOnPush, tag: str | None) -> bool:
+    if tag is None:
+        return False
+    if policy.match == "exact":
+        return tag == policy.pattern
+    if policy.match == "glob":
+        return fnmatch.fnmatchcase(tag, policy.pattern)
+    if policy.match == "semver":
+        version = parse_version(tag)
+        if version is None:
+            return False
+        try:
+            return satisfies(version, policy.pattern)
+        except SemverError:
+            return False
+    return False
+
+
+def push_matches(policy: DeployOnPush | None, environment: str, push: ImagePush) -> bool:
+    """Does this push deploy to this environment? The policy's repository defaults to the environment's."""
+    if policy is None:
+        return False
+    if push.repository != (policy.repository or default_repository(environment)):
+        return False
+    return tag_matches(policy, push.tag)
+
+
+def push_operation_id(environment: str, digest: str) -> str:
+    """One deploy per environment and digest, whatever the number of events or tags."""
+    return "deploy-push-" + hashlib.sha256(f"{environment}|{digest}".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """The newest push seen for an environment, and what became of it."""
+
+    environment: str
+    digest: str
+    tag: str | None
+    pushed_at: float
+    state: str  # pending | started | dropped
+    operation_id: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "digest": self.digest,
+            "tag": self.tag,
+            "pushed_at": self.pushed_at,
+            "state": self.state,
+            "operation_id": self.operation_id,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PushRecord:
+        return cls(
+            environment=str(data["environment"]),
+            digest=str(data["digest"]),
+            tag=data.get("tag"),
+            pushed_at=float(data["pushed_at"]),
+            state=str(data.get("state", "pending")),
+            operation_id=str(data["operation_id"]),
+            note=str(data.get("note", "")),
+        )
+
+
+def is_newer(push: ImagePush, stored: PushRecord | None) -> bool:
+    """Newest wins. Within one second (the events' resolution) a different digest arriving later wins."""
+    if stored is None:
+        return True
+    if push.digest == stored.digest:
+        return False
+    return push.pushed_at >= stored.pushed_at

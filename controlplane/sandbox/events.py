@@ -1,0 +1,178 @@
+"""EventBridge, as the sandbox delivers it: AWS-shaped events routed to the Chalice app's event handlers.
+
+moto 5.2.5 raises NotImplementedError when a rule with a Lambda target matches a PutEvents, so the sandbox routes
+events itself: it takes the event patterns from the Chalice app's event sources (exactly what ``chalice
+package`` turns into rules), matches each event against them, and invokes the matching function through the
+moto Lambda API (so the handler runs through the same in-process seam as the steps). Delivery is asynchronous
+(a worker thread), as EventBridge's is. Schedules are fired the same way (``fire``), with the event a real
+scheduled rule delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+ClientFactory = Callable[[str], Any]
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """EventBridge pattern matching for the subset the app uses: nested objects and lists of exact values."""
+    if isinstance(pattern, dict):
+        if not isinstance(event, dict):
+            return False
+        return all(key in event and matches(value, event[key]) for key, value in pattern.items())
+    if isinstance(pattern, list):
+        values = event if isinstance(event, list) else [event]
+        return any(v in pattern for v in values if not isinstance(v, (dict, list)))
+    return bool(pattern == event)
+
+
+def envelope(
+    source: str, detail_type: str, detail: dict[str, Any], account: str, region: str, resources: list[str]
+) -> dict[str, Any]:
+    """The EventBridge envelope, as AWS delivers it (time at one-second resolution)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
+def ecr_push_event(account: str, region: str, repository: str, digest: str, tag: str | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "result": "SUCCESS",
+        "repository-name": repository,
+        "image-digest": digest,
+        "action-type": "PUSH",
+    }
+    if tag:
+        detail["image-tag"] = tag
+    return envelope("aws.ecr", "ECR Image Action", detail, account, region, [])
+
+
+def scheduled_event(account: str, region: str, rule_arn: str) -> dict[str, Any]:
+    return envelope("aws.events", "Scheduled Event", {}, account, region, [rule_arn])
+
+
+@dataclass(frozen=True)
+class Route:
+    function_name: str
+    pattern: dict[str, Any] | None  # None: a schedule (fired by name)
+    schedule: str | None = None
+
+
+def app_routes(function_prefix: str) -> list[Route]:
+    """The Chalice app's event sources: one route per on_cw_event pattern and per schedule."""
+    from chalice.app import CloudWatchEventConfig, ScheduledEventConfig
+
+    import app as chalice_app
+
+    routes: list[Route] = []
+    for source in chalice_app.app.event_sources:
+        if isinstance(source, CloudWatchEventConfig):
+            routes.append(Route(function_prefix + source.name, source.event_pattern))
+        elif isinstance(source, ScheduledEventConfig):
+            expression = source.schedule_expression
+            text = expression if isinstance(expression, str) else expression.to_string()
+            routes.append(Route(function_prefix + source.name, None, text))
+    return routes
+
+
+class EventRouter:
+    """Delivers events to the matching Lambda functions on a worker thread; ``delivered`` keeps a log."""
+
+    def __init__(self, make: ClientFactory, routes: list[Route], account: str, region: str) -> None:
+        self._make = make
+        self.routes = routes
+        self.account = account
+        self.region = region
+        self.delivered: list[tuple[str, dict[str, Any], Any]] = []
+        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+
+    # emulator events -> AWS events ------------------------------------------------------------------------
+    def on_emulated(self, kind: str, detail: dict[str, Any]) -> None:
+        """Emulator listener: turn what the emulated service did into the event AWS would send."""
+        if kind == "ecr-push":
+            self.put(
+                ecr_push_event(
+                    detail["account"], detail["region"], detail["repository"], detail["digest"], detail.get("tag")
+                )
+            )
+
+    # delivery -----------------------------------------------------------------------------------------------
+    def put(self, event: dict[str, Any]) -> int:
+        """Queue the event for every route whose pattern matches; returns how many deliveries were queued."""
+        targets = [r.function_name for r in self.routes if r.pattern is not None and matches(r.pattern, event)]
+        for target in targets:
+            self._enqueue(target, event)
+        return len(targets)
+
+    def fire(self, function_suffix: str) -> dict[str, Any]:
+        """Fire a schedule now: the event its rule would deliver, to its function. Returns the event."""
+        route = next((r for r in self.routes if r.schedule and r.function_name.endswith(function_suffix)), None)
+        if route is None:
+            raise KeyError(f"no schedule named {function_suffix!r}")
+        rule = f"arn:aws:events:{self.region}:{self.account}:rule/{route.function_name}"
+        event = scheduled_event(self.account, self.region, rule)
+        self._enqueue(route.function_name, event)
+        return event
+
+    def _enqueue(self, function_name: str, event: dict[str, Any]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put((function_name, event))
+        self._ensure_worker()
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, name="sandbox-eventbridge", daemon=True)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            function_name, event = item
+            result: Any = None
+            try:
+                response = self._make("lambda").invoke(
+                    FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+                )
+                result = json.loads(response["Payload"].read() or b"null")
+            except Exception:  # EventBridge never crashes on a failing target
+                traceback.print_exc()
+                result = {"error": traceback.format_exc(limit=1)}
+            finally:
+                self.delivered.append((function_name, event, result))
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every queued event has been delivered (tests, the demo and ``fire`` use it)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def stop(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join(timeout=5)
+        self._worker = None

@@ -1,0 +1,246 @@
+"""Redeploy on ECR push: event parsing, tag policies, and the best-effort rules (no AWS: memory registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from controlplane.domain.events import MalformedEvent, parse_ecr_push, push_matches, push_operation_id
+from controlplane.domain.model import DeployOnPush, EnvSettings, EnvStatus, OpKind, OpStatus
+from controlplane.domain.semver import SemverError, parse_range, parse_version, satisfies
+from controlplane.domain.validation import InvalidInput, deploy_on_push
+from controlplane.service import ControlService
+from controlplane.settings import Settings
+from controlplane.store.memory import MemoryStore
+from tests.fakes import FakeExecutor
+from tests.samples import digest, ecr_push, load
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def svc() -> ControlService:
+    s = ControlService(MemoryStore(), FakeExecutor(), Settings.from_env({}), Clock())
+    s.ensure_seeded()
+    dev = s.store.get_environment("dev")
+    assert dev is not None
+    s.store.put_environment(dev.replace(status=EnvStatus.READY))
+    return s
+
+
+def started(svc: ControlService) -> list[tuple[str, dict[str, Any]]]:
+    assert isinstance(svc.executor, FakeExecutor)
+    return [(name, payload["params"]) for kind, name, payload in svc.executor.started if kind is OpKind.DEPLOY]
+
+
+def push(svc: ControlService, **kw: Any) -> list[dict[str, Any]]:
+    parsed = parse_ecr_push(ecr_push(**kw))
+    assert parsed is not None
+    return svc.on_image_push(parsed)
+
+
+def finish(svc: ControlService, op_id: str) -> None:
+    """What the unlock step does at the end of an operation: release, record, then start a queued push."""
+    op = svc.store.get_operation(op_id)
+    assert op is not None
+    svc.store.release_lock(op.environment, op_id)
+    svc.store.finish_operation(op_id, OpStatus.SUCCEEDED, svc.clock())
+    svc.start_pending_push(op.environment)
+
+
+# events ------------------------------------------------------------------------------------------------------
+def test_the_documented_sample_event_parses() -> None:
+    # GIVEN the AWS documentation's sample, with a full-length digest
+    event = load("ecr-image-push.json")
+    event["detail"]["image-digest"] = digest("x")
+    # THEN it is a push of that repository, tag and digest at that time
+    parsed = parse_ecr_push(event)
+    assert parsed is not None
+    assert (parsed.repository, parsed.tag, parsed.digest) == ("my-repository-name", "latest", digest("x"))
+    assert parsed.pushed_at == 1573869274.0
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda e: e.pop("detail"),
+        lambda e: e.update(detail="nope"),
+        lambda e: e["detail"].pop("repository-name"),
+        lambda e: e["detail"].update({"image-digest": "sha256:abc"}),
+        lambda e: e["detail"].update({"image-tag": "bad tag!"}),
+        lambda e: e.update(time="yesterday"),
+        lambda e: e.pop("time"),
+        lambda e: e.update(source="aws.s3"),
+    ],
+)
+def test_malformed_events_are_rejected_with_a_reason(mutate: Any) -> None:
+    event = ecr_push()
+    mutate(event)
+    with pytest.raises(MalformedEvent):
+        parse_ecr_push(event)
+
+
+def test_a_failed_push_or_another_action_is_not_a_push() -> None:
+    assert parse_ecr_push(ecr_push(result="FAILURE")) is None
+    assert parse_ecr_push(ecr_push(**{"action-type": "DELETE"})) is None
+
+
+# policies ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("match", "pattern", "tag", "expected"),
+    [
+        ("exact", "latest", "latest", True),
+        ("exact", "latest", "latest2", False),
+        ("glob", "release-*", "release-2026.11", True),
+        ("glob", "release-*", "hotfix-1", False),
+        ("glob", "v1.?.*", "v1.2.3", True),
+        ("semver", "^1.2.0", "v1.4.0", True),
+        ("semver", "^1.2.0", "2.0.0", False),
+        ("semver", "^1.2.0", "1.5.0-rc.1", False),
+        ("semver", "~1.2.3", "1.2.9", True),
+        ("semver", "~1.2.3", "1.3.0", False),
+        ("semver", ">=1.0.0 <1.5.0", "1.4.99", True),
+        ("semver", ">=1.0.0 <1.5.0", "1.5.0", False),
+        ("semver", "1.x || >=3.0.0", "3.1.0", True),
+        ("semver", "1.x || >=3.0.0", "2.0.0", False),
+        ("semver", "*", "0.0.1", True),
+        ("semver", "^1.0.0", "latest", False),
+        ("semver", "^0.2.3", "0.2.9", True),
+        ("semver", "^0.2.3", "0.3.0", False),
+        ("semver", ">=2.0.0-rc.1", "2.0.0-rc.2", True),
+    ],
+)
+def test_each_tag_policy_kind(match: str, pattern: str, tag: str, expected: bool) -> None:
+    policy = DeployOnPush(match=match, pattern=pattern)
+    parsed = parse_ecr_push(ecr_push(tag=tag))
+    assert parsed is not None
+    assert push_matches(policy, "dev", parsed) is expected
+
+
+def test_a_policy_only_matches_its_repository() -> None:
+    parsed = parse_ecr_push(ecr_push(repository="cart-service-staging"))
+    assert parsed is not None
+    assert not push_matches(DeployOnPush("exact", "latest"), "dev", parsed)
+    assert push_matches(DeployOnPush("exact", "latest", "cart-service-staging"), "dev", parsed)
+
+
+def test_semver_ordering_and_bad_ranges() -> None:
+    versions = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0"]
+    parsed = [parse_version(v) for v in versions]
+    assert all(p is not None for p in parsed)
+    keys = [p.key() for p in parsed if p is not None]
+    assert keys == sorted(keys)
+    assert parse_version("1.2") is None and parse_version("latest") is None
+    for bad in ("", ">=", "^banana", "1.2.3 ||", ">x"):
+        with pytest.raises(SemverError):
+            parse_range(bad)
+    v = parse_version("1.2.3")
+    assert v is not None and satisfies(v, "=1.2.3") and not satisfies(v, ">1.2.3")
+
+
+def test_a_semver_policy_with_a_bad_range_is_refused_by_the_api() -> None:
+    with pytest.raises(InvalidInput, match="semver"):
+        deploy_on_push({"match": "semver", "pattern": "^^1"})
+    assert deploy_on_push({"match": "semver", "pattern": "^1.2"}) == DeployOnPush("semver", "^1.2")
+
+
+# the best-effort rules ---------------------------------------------------------------------------------------
+def test_a_matching_push_starts_one_deploy_pinned_to_the_digest(svc: ControlService) -> None:
+    # GIVEN dev (default policy: exact "latest") WHEN latest is pushed
+    [outcome] = push(svc, image_digest=digest("a"))
+    # THEN a deploy of that digest starts, triggered by the push, under the id derived from env and digest
+    assert outcome["outcome"] == "started"
+    assert started(svc) == [(push_operation_id("dev", digest("a")), {"image_digest": digest("a")})]
+    op = svc.store.get_operation(outcome["operation_id"])
+    assert op is not None and op.trigger == "ecr-push"
+
+
+def test_the_same_digest_twice_or_under_several_tags_deploys_once(svc: ControlService) -> None:
+    dev = svc.get_environment("dev")
+    svc.store.put_environment(dev.replace(settings=EnvSettings(deploy_on_push=DeployOnPush("glob", "*"))))
+    # GIVEN one digest WHEN its event is delivered twice and it is also pushed as two more tags
+    push(svc, image_digest=digest("a"), tag="v1")
+    push(svc, image_digest=digest("a"), tag="v1")
+    outcomes = push(svc, image_digest=digest("a"), tag="latest", time="2026-11-25T20:00:05Z")
+    push(svc, image_digest=digest("a"), tag="stable", time="2026-11-25T20:00:06Z")
+    # THEN one deploy started, and the later events say why they did nothing
+    assert len(started(svc)) == 1
+    assert outcomes[0]["outcome"] == "duplicate"
+
+
+def test_a_burst_coalesces_newest_wins_and_older_pending_never_deploy(svc: ControlService) -> None:
+    # GIVEN a push that started a deploy
+    first = push(svc, image_digest=digest("a"), time="2026-11-25T20:00:00Z")[0]["operation_id"]
+    # WHEN three more pushes land while it runs
+    queued = [push(svc, image_digest=digest(x), time=f"2026-11-25T20:00:0{i}Z")[0] for i, x in enumerate("bcd", 1)]
+    # THEN each is queued, not started
+    assert [q["outcome"] for q in queued] == ["queued"] * 3 and len(started(svc)) == 1
+    # WHEN the running deploy ends THEN only the newest (d) deploys; b and c never do
+    finish(svc, first)
+    assert [p["image_digest"] for _, p in started(svc)] == [digest("a"), digest("d")]
+    assert svc.store.get_lock("dev") is not None
+
+
+def test_out_of_order_delivery_never_regresses(svc: ControlService) -> None:
+    # GIVEN the newer push (b, 20:00:05) arrived first and deployed
+    first = push(svc, image_digest=digest("b"), time="2026-11-25T20:00:05Z")[0]["operation_id"]
+    finish(svc, first)
+    # WHEN the older push (a, 20:00:01) arrives late
+    [outcome] = push(svc, image_digest=digest("a"), time="2026-11-25T20:00:01Z")
+    # THEN it is dropped as stale, with the reason
+    assert outcome["outcome"] == "stale" and digest("b") in outcome["reason"]
+    assert [p["image_digest"] for _, p in started(svc)] == [digest("b")]
+
+
+def test_a_push_during_a_running_operation_is_queued_then_deployed(svc: ControlService) -> None:
+    # GIVEN a deploy started through the API, holding the lock
+    api_op, _ = svc.start(OpKind.DEPLOY, "dev", {"image_tag": "v1"})
+    # WHEN latest is pushed
+    [outcome] = push(svc, image_digest=digest("a"))
+    # THEN it is queued behind the running operation, never raced
+    assert outcome["outcome"] == "queued" and api_op.id in outcome["reason"]
+    assert len(started(svc)) == 1
+    # WHEN the running operation ends THEN the queued push deploys
+    finish(svc, api_op.id)
+    assert started(svc)[-1] == (push_operation_id("dev", digest("a")), {"image_digest": digest("a")})
+
+
+def test_a_queued_push_for_an_environment_destroyed_meanwhile_is_dropped(svc: ControlService) -> None:
+    destroy, _ = svc.start(OpKind.DESTROY, "dev", {})
+    assert push(svc, image_digest=digest("a"))[0]["outcome"] == "queued"
+    dev = svc.store.get_environment("dev")
+    assert dev is not None
+    svc.store.put_environment(dev.replace(status=EnvStatus.DESTROYED))
+    finish(svc, destroy.id)
+    assert started(svc) == []
+    record = svc.store.get_push("dev")
+    assert record is not None and record.state == "dropped" and "destroyed" in record.note
+
+
+def test_a_push_for_a_destroyed_environment_does_nothing_and_says_why(svc: ControlService) -> None:
+    dev = svc.store.get_environment("dev")
+    assert dev is not None
+    svc.store.put_environment(dev.replace(status=EnvStatus.DESTROYED))
+    [outcome] = push(svc, image_digest=digest("a"))
+    assert outcome["outcome"] == "ignored" and "destroyed" in outcome["reason"]
+    assert started(svc) == []
+
+
+def test_staging_and_prod_do_not_deploy_on_push_by_default(svc: ControlService) -> None:
+    for env in ("staging", "prod"):
+        assert push(svc, repository=f"cart-service-{env}") == []
+    assert started(svc) == []
+
+
+def test_cancel_starts_the_queued_push(svc: ControlService) -> None:
+    api_op, _ = svc.start(OpKind.DEPLOY, "dev", {})
+    push(svc, image_digest=digest("a"))
+    svc.cancel(api_op.id)
+    assert started(svc)[-1][1] == {"image_digest": digest("a")}
