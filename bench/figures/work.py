@@ -1,0 +1,85 @@
+"""Figure 2: work per operation: state transitions, Lambda invocations and AWS API calls at the endpoint, per
+provision, build, deploy and destroy; and for deploy, the same with a rollout 10x longer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from bench.config import Size
+from bench.counting import counts
+from bench.harness import Bench, start_bench
+from bench.stats import ratio, summary
+
+KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("provision", "/environments/dev/provision", {"source_version": "bench-v1"}),
+    ("build", "/environments/dev/builds", {"source_version": "bench-v2"}),
+    ("deploy", "/environments/dev/deployments", {}),
+    ("deploy_10x", "/environments/dev/deployments", {}),
+    ("destroy", "/environments/dev/destroy", {}),
+)
+
+
+def measure(b: Bench, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    assert b.box.emulator is not None
+    mark, inv_before = b.log.mark(), sum(b.box.emulator.invocations.values())
+    result = b.run("POST", path, body)
+    calls = b.log.since(mark, b.log.mark())
+    by_name = counts(calls)
+    invoke = by_name.get("lambda:Invoke", 0)
+    return {
+        "status": result["status"],
+        "seconds": result["seconds"],
+        "lambda_invocations": sum(b.box.emulator.invocations.values()) - inv_before,
+        "api_calls": len(calls),
+        "api_calls_by_control_plane": len(calls) - invoke,  # lambda:Invoke is Step Functions' integration
+        "by_operation": by_name,
+        **b.transitions(str(result["op"]["execution_arn"])),
+    }
+
+
+def run(size: Size) -> dict[str, Any]:
+    b = start_bench(deploy_seconds=size.deploy_seconds, build_seconds=size.build_seconds)
+    samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    try:
+        assert b.box.emulator is not None
+        for i in range(max(size.runs, size.slow_runs)):
+            for kind, path, body in KINDS:
+                if kind == "deploy_10x" and i >= size.slow_runs:
+                    continue
+                b.box.emulator.deploy_seconds = size.deploy_seconds * (10 if kind == "deploy_10x" else 1)
+                samples[kind].append(measure(b, path, dict(body)))
+            b.box.emulator.deploy_seconds = size.deploy_seconds
+    finally:
+        b.box.stop()
+    metrics = (
+        "transitions",
+        "history_events",
+        "lambda_invocations",
+        "api_calls",
+        "api_calls_by_control_plane",
+        "seconds",
+    )
+    per_kind: dict[str, Any] = {}
+    for kind, rows in samples.items():
+        per_kind[kind] = {
+            "statuses": sorted({r["status"] for r in rows}),
+            **{m: summary([float(r[m]) for r in rows]) for m in metrics},
+            "by_operation_last_run": rows[-1]["by_operation"],
+        }
+    one, ten = per_kind.get("deploy", {}), per_kind.get("deploy_10x", {})
+    growth = {
+        m: ratio(ten.get(m, {}).get("median"), one.get(m, {}).get("median"))
+        for m in ("transitions", "lambda_invocations", "api_calls", "seconds")
+    }
+    return {
+        "title": "Work per operation",
+        "sandbox": {"deploy_seconds": size.deploy_seconds, "build_seconds": size.build_seconds, "wait_interval_s": 1},
+        "operations": per_kind,
+        "deploy_10x_over_1x": growth,
+        "target": {
+            "text": "deploy transitions independent of rollout time",
+            "met": growth["transitions"] is not None and growth["transitions"] <= 1.0,
+            "measured": f"x{growth['transitions']} transitions at a 10x longer rollout",
+        },
+    }
