@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (out / f"bench-{stamp}{'-quick' if args.quick else ''}.json").write_text(text)
     (out / "latest.json").write_text(text)
+    (out / "table.md").write_text(report.markdown_table(doc["figures"]) + "\n")
     if args.publish:
         (ROOT / "docs" / "benchmarks.json").write_text(text)
+        report.fill_markdown(ROOT / "docs" / "benchmarks.md", doc)
     print()
     print(report.table(doc["figures"]))
     print(f"\nJSON: {out / 'latest.json'}" + (" and docs/benchmarks.json" if args.publish else ""))

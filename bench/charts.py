@@ -30,7 +30,8 @@ def draw(figures: dict[str, Any], out: Path) -> list[str]:
 
     f = figures.get("work", {})
     if "operations" in f:
-        kinds = list(f["operations"])
+        order = ("provision", "build", "deploy", "deploy_10x", "destroy")
+        kinds = [k for k in order if k in f["operations"]]
         metrics = (
             ("transitions", "state transitions"),
             ("lambda_invocations", "Lambda invocations"),
@@ -84,7 +85,9 @@ def draw(figures: dict[str, Any], out: Path) -> list[str]:
     if "by_n" in f:
         ns = [int(n) for n in f["by_n"]]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-        for mode, label in (("one_after_another", "one after another"), ("all_at_once", "all at once (API)")):
+        mode2 = str(f.get("mode", "all_at_once"))
+        label2 = "nightly run (Map)" if mode2 == "nightly" else "all at once (API)"
+        for mode, label in (("one_after_another", "one after another"), (mode2, label2)):
             secs = [f["by_n"][str(n)][mode]["seconds"]["median"] for n in ns]
             calls = [f["by_n"][str(n)][mode]["api_calls"]["median"] for n in ns]
             a1.plot(ns, secs, marker="o", label=label)

@@ -90,6 +90,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     f = figures.get("reaction")
     if f is not None:
         if f.get("available"):
+            add("1 reaction", "push -> deploy operation created", f["push_to_operation_created_s"], " s")
             add("1 reaction", "push -> UpdateService", f["push_to_update_service_s"], " s")
             add("1 reaction", "push -> deploy operation end", f["push_to_operation_end_s"], " s")
         else:
@@ -149,18 +150,21 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     f = figures.get("scale")
     if f is not None:
         if "by_n" in f:
+            mode = str(f.get("mode", "all_at_once"))
             for n, e in f["by_n"].items():
-                for mode in ("one_after_another", "all_at_once"):
-                    add("4 teardown", f"N={n} {mode}: wall time", e[mode]["seconds"], " s", 1)
-                    add("4 teardown", f"N={n} {mode}: transitions", e[mode]["transitions"], "", 0)
-                    add("4 teardown", f"N={n} {mode}: AWS API calls", e[mode]["api_calls"], "", 0)
-                left = max(e[m]["left_behind"] for m in ("one_after_another", "all_at_once"))
+                for m in ("one_after_another", mode):
+                    label = m.replace("_", " ")
+                    add("4 teardown", f"N={n} {label}: wall time", e[m]["seconds"], " s", 1)
+                    add("4 teardown", f"N={n} {label}: transitions", e[m]["transitions"], "", 0)
+                    add("4 teardown", f"N={n} {label}: AWS API calls", e[m]["api_calls"], "", 0)
+                left = max(e[m]["left_behind"] for m in ("one_after_another", mode))
+                kept = e[mode].get("kept_by_design", 0)
                 out.append(
                     (
                         "4 teardown",
-                        f"N={n}: speed-up all at once",
-                        f"x{e['speedup_all_at_once']}",
-                        f"left behind: {left}",
+                        f"N={n}: speed-up {mode.replace('_', ' ')} vs one after another",
+                        f"x{e['speedup']}",
+                        f"left behind: {left}" + (f" (kept by design: {kept})" if kept else ""),
                         "-",
                     )
                 )
@@ -231,3 +235,34 @@ def markdown_table(figures: dict[str, Any]) -> str:
     for r in rows(figures):
         lines.append("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
     return "\n".join(lines)
+
+
+def machine_markdown(doc: dict[str, Any]) -> str:
+    m, rev = doc["machine"], doc["revision"]
+    dirty = rev["uncommitted_product_files"]
+    lines = [
+        f"- when: {doc['generated_at']} (the whole run took {doc.get('bench_seconds', '?')} s)",
+        f"- machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB memory, {m['platform']}",
+        f"- load average at start: {', '.join(str(x) for x in m['load_average_at_start'])} (a shared machine)",
+        f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
+        f"- product revision: {rev['commit'][:12]}"
+        + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else " (clean)"),
+    ]
+    return "\n".join(lines)
+
+
+def fill_markdown(path: Path, doc: dict[str, Any]) -> None:
+    """Replace the generated blocks (between <!-- bench:NAME --> and <!-- /bench:NAME -->) of docs/benchmarks.md."""
+    if not path.exists():
+        return
+    text = path.read_text()
+    blocks = {"table": markdown_table(doc["figures"]), "machine": machine_markdown(doc)}
+    blocks["targets"] = "\n".join(
+        f"- **{'met' if t['met'] else 'missed'}**: {t['text']} ({t['measured']})" for t in targets(doc["figures"])
+    )
+    for name, body in blocks.items():
+        start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+    path.write_text(text)

@@ -56,6 +56,7 @@ def one_push(b: Bench, run: int) -> dict[str, Any]:
         "delivered": True,
         "status": status,
         "put_image_s": pushed - t0,
+        "to_operation_created_s": float(op.get("created_at", t0)) - t0,
         "to_update_service_s": None if update is None else update.at - t0,
         "to_operation_end_s": ended - t0,
     }
@@ -95,6 +96,7 @@ def run(size: Size) -> dict[str, Any]:
         "sandbox": {"deploy_seconds": size.deploy_seconds},
         "statuses": sorted({str(r["status"]) for r in delivered}),
         "put_image_s": summary([r["put_image_s"] for r in delivered]),
+        "push_to_operation_created_s": summary([r["to_operation_created_s"] for r in delivered]),
         "push_to_update_service_s": summary(
             [r["to_update_service_s"] for r in delivered if r["to_update_service_s"] is not None]
         ),

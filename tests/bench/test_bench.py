@@ -89,9 +89,12 @@ def test_quick_run_measures_the_core_figures(quick_run: tuple[dict[str, Any], Pa
     assert "ecs:UpdateService" in work["deploy"]["by_operation_last_run"]
     assert figures["api"]["registry"]["environments"] >= 3
     assert set(figures["api"]["latency"]) == {"in_process", "http", "in_process_memory_store"}
-    for n, entry in figures["scale"]["by_n"].items():
-        for mode in ("one_after_another", "all_at_once"):
+    scale = figures["scale"]
+    assert scale["mode"] in ("nightly", "all_at_once")
+    for n, entry in scale["by_n"].items():
+        for mode in ("one_after_another", scale["mode"]):
             assert entry[mode]["succeeded"] == int(n)
+            assert entry[mode]["transitions"]["median"] > 0
     assert figures["footprint"]["cold_import"]["app"]["heaviest_ms"]
     assert figures["startup"]["sandbox_start"]["ready_s"]["n"] == 1
     reaction = figures["reaction"]
