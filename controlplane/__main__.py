@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -22,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox = sub.add_parser("sandbox", help="serve emulated AWS and the control API until stopped (Ctrl-C)")
     _sandbox_args(sandbox, 5000, 8000)
+    actions = sandbox.add_subparsers(dest="action")
+    fire = actions.add_parser("fire", help="fire a schedule now in a running sandbox, with the event its rule sends")
+    fire.add_argument("schedule", choices=sorted(SCHEDULES), help="which schedule")
+    fire.add_argument("--host", default="127.0.0.1", help="the sandbox's address (default 127.0.0.1)")
+    fire.add_argument("--aws-port", type=int, default=5000, help="the sandbox's emulated AWS port (default 5000)")
+    fire.add_argument("--port", type=int, default=8000, help="the sandbox's control API port (default 8000)")
     demo = sub.add_parser("demo", help="run the whole lifecycle in a fresh sandbox and check it")
     _sandbox_args(demo, 0, 0)
     args = parser.parse_args(argv)
@@ -29,7 +36,43 @@ def main(argv: list[str] | None = None) -> int:
         from controlplane.demo import run_demo
 
         return run_demo(args)
+    if getattr(args, "action", None) == "fire":
+        return fire_schedule(args)
     return serve(args)
+
+
+SCHEDULES = {"nightly-teardown": "nightly_teardown", "morning-restore": "morning_restore"}
+
+
+def fire_schedule(args: argparse.Namespace) -> int:
+    """Invoke the schedule's function in the running sandbox (moto's Lambda API) with a scheduled event."""
+    import json
+    import urllib.request
+
+    from controlplane.aws import clients
+    from controlplane.sandbox.events import scheduled_event
+    from controlplane.sandbox.server import FAKE_CREDENTIALS
+
+    api = f"http://{args.host}:{args.port}/health"
+    try:
+        urllib.request.urlopen(api, timeout=5).read()
+    except OSError as exc:
+        print(
+            f"error: no sandbox answers at {api} ({exc}); start one with: python -m controlplane sandbox",
+            file=sys.stderr,
+        )
+        return 2
+    os.environ.update(FAKE_CREDENTIALS)
+    endpoint, region = f"http://{args.host}:{args.aws_port}", "us-east-1"
+    function = f"cart-controlplane-sandbox-{SCHEDULES[args.schedule]}"
+    account = clients.client("sts", region=region, endpoint_url=endpoint).get_caller_identity()["Account"]
+    event = scheduled_event(account, region, f"arn:aws:events:{region}:{account}:rule/{function}")
+    response = clients.client("lambda", region=region, endpoint_url=endpoint).invoke(
+        FunctionName=function, Payload=json.dumps(event).encode()
+    )
+    result = json.loads(response["Payload"].read() or b"null")
+    print(json.dumps(result, indent=2))
+    return 1 if "FunctionError" in response else 0
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -43,6 +43,9 @@ class LazyExecutor:
     def stop(self, execution_arn: str, cause: str) -> None:
         self._get().stop(execution_arn, cause)
 
+    def start_batch(self, machine: str, name: str, payload: dict[str, Any]) -> str:
+        return self._get().start_batch(machine, name, payload)
+
 
 @dataclass
 class Container:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpKind, OpStatus, StepRecord
+from controlplane.domain.schedule import Snapshot
 
 Clock = Callable[[], float]
 
@@ -85,6 +86,24 @@ class Store(Protocol):
         """Change the state of the stored push if it is still that digest's; False if a newer push replaced it."""
         ...
 
+    def set_keep_alive(self, environment: str, until: float) -> None: ...
+
+    def clear_keep_alive(self, environment: str) -> bool:
+        """False if there was none."""
+        ...
+
+    def keep_alives(self) -> dict[str, float]:
+        """Environment -> keep-alive end (expired ones included; the selection compares with now)."""
+        ...
+
+    def put_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    def get_snapshot(self, environment: str) -> Snapshot | None: ...
+
+    def set_snapshot_state(self, environment: str, operation_id: str, state: str) -> bool:
+        """Move the snapshot taken by that operation to a new state; False if another snapshot replaced it."""
+        ...
+
 
 class Executor(Protocol):
     """Runs operations as state machine executions."""
@@ -96,3 +115,7 @@ class Executor(Protocol):
         ...
 
     def stop(self, execution_arn: str, cause: str) -> None: ...
+
+    def start_batch(self, machine: str, name: str, payload: dict[str, Any]) -> str:
+        """Start the named state machine (teardown, restore) that runs several operations; idempotent by name."""
+        ...

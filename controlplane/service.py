@@ -22,6 +22,7 @@ from controlplane.domain.model import (
     status_after_failure,
 )
 from controlplane.domain.plans import Inventory, destroy_plan
+from controlplane.domain.schedule import iso, keep_alive_request, restore_selection, teardown_selection
 from controlplane.errors import (
     ApiError,
     BaseInfrastructureMissing,
@@ -166,6 +167,23 @@ class ControlService:
             if existing is not None:
                 return existing, False
 
+        prepared = self._prepare(kind, name, params, trigger, op_id, now)
+        if isinstance(prepared, Operation):
+            return prepared, False
+        op, payload = prepared
+        try:
+            arn = self.executor.start(kind, op_id, payload)
+            self.store.set_execution(op_id, arn)
+        except Exception as exc:
+            self._abandon(op, exc)
+            raise
+        return self.store.get_operation(op_id) or op.replace(execution_arn=arn), True
+
+    def _prepare(
+        self, kind: OpKind, name: str, params: dict[str, Any], trigger: str, op_id: str, now: float
+    ) -> Operation | tuple[Operation, dict[str, Any]]:
+        """Take the lock and create the operation; returns the existing operation if the id is already taken,
+        else the new operation and its execution payload."""
         wait = {
             "interval_seconds": self.settings.wait_interval_seconds,
             "timeout_seconds": self.settings.wait_timeout_seconds,
@@ -180,30 +198,27 @@ class ControlService:
             existing = self.store.get_operation(op_id)
             if existing is None:
                 raise
-            return existing, False
+            return existing
         except Exception:
             self.store.release_lock(name, op_id)
             raise
-        try:
-            payload = {
-                "operation_id": op_id,
-                "environment": name,
-                "kind": kind.value,
-                "params": params,
-                "wait": wait,
-                "lease_seconds": lease,
-                "ctx": {},
-            }
-            arn = self.executor.start(kind, op_id, payload)
-            self.store.set_execution(op_id, arn)
-        except Exception as exc:
-            if self.store.get_operation(op_id) is not None:
-                self.store.finish_operation(
-                    op_id, OpStatus.FAILED, self.clock(), {"step": "start", "message": f"could not start: {exc}"}
-                )
-            self.store.release_lock(name, op_id)
-            raise
-        return self.store.get_operation(op_id) or op.replace(execution_arn=arn), True
+        payload = {
+            "operation_id": op_id,
+            "environment": name,
+            "kind": kind.value,
+            "params": params,
+            "wait": wait,
+            "lease_seconds": lease,
+            "ctx": {},
+        }
+        return op, payload
+
+    def _abandon(self, op: Operation, exc: BaseException) -> None:
+        if self.store.get_operation(op.id) is not None:
+            self.store.finish_operation(
+                op.id, OpStatus.FAILED, self.clock(), {"step": "start", "message": f"could not start: {exc}"}
+            )
+        self.store.release_lock(op.environment, op.id)
 
     def _lock(self, name: str, op_id: str, now: float, lease: float) -> None:
         for attempt in (1, 2):
@@ -375,3 +390,83 @@ class ControlService:
                 "the Terraform-owned base (network, load balancer, cluster, ECR repository)",
             ],
         }
+
+    # keep-alive, nightly teardown, morning restore -----------------------------------------------------------
+    def keep_alive(self, name: str, body: Any) -> dict[str, Any]:
+        env = self.get_environment(name)
+        try:
+            until = keep_alive_request(body, self.clock())
+        except v.InvalidInput as exc:
+            raise _invalid(exc) from None
+        self.store.set_keep_alive(env.name, until)
+        return {"environment": env.name, "keep_alive_until": iso(until)}
+
+    def end_keep_alive(self, name: str) -> dict[str, Any]:
+        env = self.get_environment(name)
+        if not self.store.clear_keep_alive(env.name):
+            raise NotFound(f"environment {name!r} has no keep-alive")
+        return {"environment": env.name, "keep_alive_until": None}
+
+    def keep_alive_until(self, name: str) -> float | None:
+        until = self.store.keep_alives().get(name)
+        return until if until is not None and until > self.clock() else None
+
+    def teardown_candidates(self) -> list[Environment]:
+        self.ensure_seeded()
+        return teardown_selection(self.store.list_environments(), self.store.keep_alives(), self.clock())
+
+    def nightly_teardown(self, run_id: str) -> dict[str, Any]:
+        """Tear down the selected dev environments in ONE execution of the teardown state machine (a Map with
+        bounded concurrency). Each environment gets its own destroy operation (trigger ``schedule``, lock,
+        timeline), whose snapshot step records what the morning restore brings back."""
+        envs = self.teardown_candidates()
+        return self._batch("teardown", run_id, OpKind.DESTROY, {env.name: {"nightly": True} for env in envs})
+
+    def morning_restore(self, run_id: str) -> dict[str, Any]:
+        """Re-provision what the nightly run tore down, to the recorded desired count, limits and digest."""
+        if not self.settings.morning_restore_enabled:
+            return {"run": run_id, "skipped": "the morning restore is disabled (MORNING_RESTORE_ENABLED=false)"}
+        self.ensure_seeded()
+        envs = self.store.list_environments()
+        snapshots = {e.name: snap for e in envs if (snap := self.store.get_snapshot(e.name)) is not None}
+        selected = restore_selection(envs, snapshots)
+        params = {
+            e.name: {
+                **snapshots[e.name].restore_params(),
+                "restore": True,
+                "snapshot_operation_id": snapshots[e.name].operation_id,
+            }
+            for e in selected
+        }
+        return self._batch("restore", run_id, OpKind.PROVISION, params)
+
+    def _batch(self, machine: str, run_id: str, kind: OpKind, params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        now = self.clock()
+        items: list[dict[str, Any]] = []
+        ops: list[Operation] = []
+        skipped: dict[str, str] = {}
+        for name, p in params.items():
+            op_id = f"{kind.value}-{run_id}-{name}"
+            try:
+                prepared = self._prepare(kind, name, dict(p), "schedule", op_id, now)
+            except OperationInProgress as exc:
+                skipped[name] = exc.message
+                continue
+            if isinstance(prepared, Operation):  # this run already started it (the schedule fired twice)
+                skipped[name] = f"already started by this run ({prepared.id})"
+                continue
+            op, payload = prepared
+            ops.append(op)
+            items.append(payload)
+        result: dict[str, Any] = {"run": f"{machine}-{run_id}", "operations": [o.id for o in ops], "skipped": skipped}
+        if not items:
+            return result
+        try:
+            arn = self.executor.start_batch(machine, f"{machine}-{run_id}", {"run": run_id, "items": items})
+        except Exception as exc:
+            for op in ops:
+                self._abandon(op, exc)
+            raise
+        for op in ops:
+            self.store.set_execution(op.id, arn)
+        return result | {"execution_arn": arn}

@@ -17,6 +17,7 @@ class Settings:
     wait_interval_seconds: int
     wait_timeout_seconds: int
     lock_margin_seconds: int
+    morning_restore_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +32,7 @@ class Settings:
             wait_interval_seconds=int(e.get("WAIT_INTERVAL_SECONDS", "10")),
             wait_timeout_seconds=int(e.get("WAIT_TIMEOUT_SECONDS", "1800")),
             lock_margin_seconds=int(e.get("LOCK_MARGIN_SECONDS", "300")),
+            morning_restore_enabled=e.get("MORNING_RESTORE_ENABLED", "true").lower() != "false",
         )
 
     def state_machine_prefix_for(self, account_id: str) -> str:

@@ -21,8 +21,10 @@ from controlplane.domain.model import (
     OpStatus,
     StepRecord,
     StepStatus,
+    Tier,
     status_after_failure,
 )
+from controlplane.domain.schedule import Snapshot
 from controlplane.errors import (
     BaseInfrastructureMissing,
     BuildFailed,
@@ -103,6 +105,8 @@ def validate(d: Deps, state: State) -> Updates:
         raise InvalidState(f"environment {env.name} is being destroyed")
     if kind is OpKind.DEPLOY and env.status not in (EnvStatus.READY, EnvStatus.DEPLOYING, EnvStatus.FAILED):
         raise InvalidState(f"environment {env.name} is {env.status.value}: provision it before deploying")
+    if state["params"].get("nightly") and env.tier is not Tier.DEV:  # never staging or prod, whatever asked
+        raise InvalidState(f"the nightly teardown only tears down dev environments; {env.name} is {env.tier.value}")
     contract = d.platform.read_contract(env.name)
     return {"contract": contract.to_dict(), "previous_digest": env.image_digest}
 
@@ -130,10 +134,15 @@ def record(d: Deps, state: State) -> Updates:
     if kind is OpKind.DESTROY:
         env = env.replace(status=EnvStatus.DESTROYED, image_digest=None, task_definition_arn=None)
         result.update({k: ctx[k] for k in ("deleted_images", "deleted_log_groups", "deregistered") if k in ctx})
+        if state["params"].get("nightly"):
+            d.store.set_snapshot_state(env.name, state["operation_id"], "torn_down")
+            result["snapshot"] = ctx.get("snapshot")
     elif kind in (OpKind.PROVISION, OpKind.DEPLOY):
         env = env.replace(
             status=EnvStatus.READY, image_digest=ctx["image_digest"], task_definition_arn=ctx["task_definition_arn"]
         )
+    if state["params"].get("restore"):
+        d.store.set_snapshot_state(env.name, str(state["params"].get("snapshot_operation_id", "")), "restored")
     d.store.put_environment(env.replace(last_operation_id=state["operation_id"], updated_at=d.clock()))
     return {"result": result}
 
@@ -188,6 +197,11 @@ def _tag_for(source_version: str) -> str:
 
 def ensure_image(d: Deps, state: State) -> Updates:
     k = _contract(state)
+    pinned = state["params"].get("image_digest")
+    if pinned:  # an override (the morning restore): exactly that image, never a build
+        if not d.platform.image_exists(k.ecr_repository_name, pinned):
+            raise ImageNotFound(f"no image {pinned} in {k.ecr_repository_name}")
+        return {"needs_build": False, "image_digest": pinned}
     env = _env(d, state)
     if env.image_digest and d.platform.image_exists(k.ecr_repository_name, env.image_digest):
         return {"needs_build": False, "image_digest": env.image_digest}
@@ -253,10 +267,19 @@ def register_task_definition(d: Deps, state: State) -> Updates:
 def apply_service(d: Deps, state: State) -> Updates:
     if "deployment_id" in state["ctx"]:
         return {}
-    k, env = _contract(state), _env(d, state)
+    k, env, params = _contract(state), _env(d, state), state["params"]
     desired = env.settings.desired_count if env.settings.desired_count is not None else k.profile.desired_count
+    if params.get("desired_count") is not None:  # an override (the morning restore)
+        desired = int(params["desired_count"])
     deployment_id = d.platform.apply_service(k, state["ctx"]["task_definition_arn"], desired, k.profile.fargate_spot)
-    if k.profile.autoscaling:
+    if "autoscaling" in params:  # exact limits (or none), as recorded
+        limits = params["autoscaling"]
+        if limits:
+            low, high = int(limits["min_count"]), int(limits["max_count"])
+            d.platform.configure_autoscaling(k, low, high, k.profile.cpu_target_percent)
+        else:
+            d.platform.remove_autoscaling(k)
+    elif k.profile.autoscaling:
         low = min(k.profile.min_count, desired)
         high = max(k.profile.max_count, desired)
         d.platform.configure_autoscaling(k, low, high, k.profile.cpu_target_percent)
@@ -287,6 +310,28 @@ def health_check(d: Deps, state: State) -> Updates:
 
 
 # destroy ------------------------------------------------------------------------------------------------------
+def snapshot(d: Deps, state: State) -> Updates:
+    """Record what runs now (desired count, autoscaling limits, image digest) before the nightly teardown."""
+    if "snapshot" in state["ctx"]:
+        return {}
+    k, env = _contract(state), _env(d, state)
+    if not env.image_digest:
+        raise InvalidState(f"environment {env.name} runs no recorded image: nothing to restore in the morning")
+    svc = d.platform.describe_service(k.cluster_name, k.service_name) or {}
+    target = d.platform.scalable_target(k)
+    snap = Snapshot(
+        environment=env.name,
+        desired_count=int(svc.get("desiredCount", 0)),
+        min_count=int(target["MinCapacity"]) if target else None,
+        max_count=int(target["MaxCapacity"]) if target else None,
+        image_digest=env.image_digest,
+        operation_id=state["operation_id"],
+        taken_at=d.clock(),
+    )
+    d.store.put_snapshot(snap)
+    return {"snapshot": snap.to_dict()}
+
+
 def scale_down(d: Deps, state: State) -> Updates:
     k = _contract(state)
     d.platform.remove_autoscaling(k)
@@ -328,8 +373,12 @@ def delete_log_groups(d: Deps, state: State) -> Updates:
 
 def sweep(d: Deps, state: State) -> Updates:
     k = _contract(state)
-    leftovers = d.platform.inventory(k).leftovers()
-    leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in d.platform.tagged_leftovers(k)]
+    inv, tagged = d.platform.inventory(k), d.platform.tagged_leftovers(k)
+    if state["params"].get("nightly"):  # the night keeps images and logs: the morning restores that digest
+        inv = replace(inv, images=(), log_groups=())
+        tagged = [arn for arn in tagged if ":log-group:" not in arn]
+    leftovers = inv.leftovers()
+    leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
     if leftovers:
         raise LeftoversFound("left behind: " + "; ".join(leftovers))
     return {"swept": True}
@@ -351,6 +400,7 @@ STEPS: dict[str, StepFn] = {
         apply_service,
         wait_deployment,
         health_check,
+        snapshot,
         scale_down,
         wait_drained,
         delete_service,

@@ -61,6 +61,7 @@ class FakeExecutor:
 
     def __init__(self) -> None:
         self.started: list[tuple[OpKind, str, dict[str, Any]]] = []
+        self.batches: list[tuple[str, str, dict[str, Any]]] = []
         self.statuses: dict[str, str] = {}
         self.stopped: list[str] = []
         self.fail_start: BaseException | None = None
@@ -70,6 +71,14 @@ class FakeExecutor:
             raise self.fail_start
         arn = f"arn:aws:states:us-east-1:123456789012:execution:cart-controlplane-test-{kind.value}:{name}"
         self.started.append((kind, name, payload))
+        self.statuses[arn] = "RUNNING"
+        return arn
+
+    def start_batch(self, machine: str, name: str, payload: dict[str, Any]) -> str:
+        if self.fail_start is not None:
+            raise self.fail_start
+        arn = f"arn:aws:states:us-east-1:123456789012:execution:cart-controlplane-test-{machine}:{name}"
+        self.batches.append((machine, name, payload))
         self.statuses[arn] = "RUNNING"
         return arn
 

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 import app as chalice_app
 from controlplane.domain.model import OpKind
-from controlplane.domain.plans import STEP_ORDER
+from controlplane.domain.plans import BATCH_STEP_ORDER, STEP_ORDER
 from controlplane.sandbox.seed import asl_definition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +43,39 @@ def main_path(definition: dict[str, Any]) -> list[str]:
     return steps
 
 
-def test_one_file_per_operation_kind() -> None:
-    assert [f.name for f in FILES] == sorted(f"{k.value}.asl.json" for k in OpKind)
+def test_one_file_per_operation_kind_and_batch() -> None:
+    expected = [*(k.value for k in OpKind), *BATCH_STEP_ORDER]
+    assert [f.name for f in FILES] == sorted(f"{k}.asl.json" for k in expected)
+
+
+def check_tasks(states: dict[str, Any], failure_next: str) -> None:
+    functions = {f.name for f in chalice_app.app.pure_lambda_functions}
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            assert f"step_{function_of(state)}" in functions, f"{name} invokes an unknown function"
+            retry = state["Retry"][0]
+            assert "TransientError" in retry["ErrorEquals"] and retry["BackoffRate"] > 1, name
+            catch = state["Catch"][0]
+            failure_path = name == "RecordFailure"
+            assert catch["ErrorEquals"] == ["States.ALL"]
+            assert catch["ResultPath"] == ("$.fail_error" if failure_path else "$.error")  # keep the first error
+            assert catch["Next"] == (failure_next if failure_path else "RecordFailure")
+        if state["Type"] == "Wait":
+            assert state == {**state, "SecondsPath": "$.wait.interval_seconds"}, "waits come from the input"
+            assert "Seconds" not in state
+
+
+@pytest.mark.parametrize("batch", list(BATCH_STEP_ORDER))
+def test_batches_fan_out_with_a_bounded_map_whose_iterations_fail_alone(batch: str) -> None:
+    definition = load(batch)
+    [fan_out] = [s for s in definition["States"].values() if s["Type"] == "Map"]
+    assert 1 <= fan_out["MaxConcurrency"] <= 10 and fan_out["ItemsPath"] == "$.items"
+    iterator = fan_out["Iterator"]
+    assert main_path(iterator) == list(BATCH_STEP_ORDER[batch])
+    check_tasks(iterator["States"], failure_next="EnvironmentFailed")
+    # a failed environment is recorded and ends its own iteration; the Map (and the others) go on
+    assert iterator["States"]["RecordFailure"]["Next"] == "EnvironmentFailed"
+    assert iterator["States"]["EnvironmentFailed"]["Type"] == "Pass"
 
 
 @pytest.mark.parametrize("kind", list(OpKind))
@@ -98,8 +129,8 @@ def test_moto_parser_accepts_every_definition_and_rejects_a_broken_one() -> None
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         role = "arn:aws:iam::123456789012:role/sfn"
-        for kind in OpKind:
-            sfn.create_state_machine(name=kind.value, definition=asl_definition(kind.value, "p-"), roleArn=role)
+        for kind in [*(k.value for k in OpKind), *BATCH_STEP_ORDER]:
+            sfn.create_state_machine(name=kind, definition=asl_definition(kind, "p-"), roleArn=role)
         broken = load("deploy")
         del broken["States"]["Lock"]["Resource"]
         with pytest.raises(sfn.exceptions.ClientError):

@@ -19,7 +19,10 @@ class StepFunctionsExecutor:
         return f"{self._prefix}{kind.value}"
 
     def start(self, kind: OpKind, name: str, payload: dict[str, Any]) -> str:
-        arn = self.state_machine_arn(kind)
+        return self.start_batch(kind.value, name, payload)
+
+    def start_batch(self, machine: str, name: str, payload: dict[str, Any]) -> str:
+        arn = f"{self._prefix}{machine}"
         try:
             with translated():
                 return str(

@@ -50,6 +50,37 @@ STEP_ORDER: dict[OpKind, tuple[str, ...]] = {
 }
 
 
+# The Lambda steps each iteration of the batch state machines runs (statemachines/teardown|restore.asl.json: a
+# Map over environments, one operation per item). The nightly teardown keeps images and logs for the morning.
+BATCH_STEP_ORDER: dict[str, tuple[str, ...]] = {
+    "teardown": (
+        "validate",
+        "lock",
+        "snapshot",
+        "scale_down",
+        "wait_drained",
+        "delete_service",
+        "wait_inactive",
+        "deregister_task_definitions",
+        "sweep",
+        "record",
+        "unlock",
+    ),
+    "restore": (
+        "validate",
+        "lock",
+        "check_base",
+        "ensure_image",
+        "register_task_definition",
+        "apply_service",
+        "wait_deployment",
+        "health_check",
+        "record",
+        "unlock",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Inventory:
     """What the control plane owns for one environment, as read (read-only) from AWS."""

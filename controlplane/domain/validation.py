@@ -80,12 +80,43 @@ def check_object(body: Any) -> dict[str, Any]:
 
 
 def provision_request(body: Any) -> dict[str, Any]:
+    """Optional overrides (the morning restore uses them): ``image_digest``, ``desired_count`` and
+    ``autoscaling`` (``{min_count, max_count}``, or null for none) instead of the contract profile's."""
     body = check_object(body)
-    _only_keys(body, {"source_version", "wait"})
+    _only_keys(body, {"source_version", "wait", "image_digest", "desired_count", "autoscaling"})
     params: dict[str, Any] = {}
     if "source_version" in body:
         params["source_version"] = _source_version(body["source_version"])
+    if "image_digest" in body:
+        params["image_digest"] = _digest(body["image_digest"])
+    if "desired_count" in body:
+        params["desired_count"] = _count("desired_count", body["desired_count"])
+    if "autoscaling" in body:
+        limits = body["autoscaling"]
+        if limits is None:
+            params["autoscaling"] = None
+        else:
+            if not isinstance(limits, dict):
+                raise InvalidInput("autoscaling must be null or an object {min_count, max_count}")
+            _only_keys(limits, {"min_count", "max_count"})
+            low = _count("autoscaling.min_count", limits.get("min_count"))
+            high = _count("autoscaling.max_count", limits.get("max_count"))
+            if low > high:
+                raise InvalidInput("autoscaling.min_count must not exceed autoscaling.max_count")
+            params["autoscaling"] = {"min_count": low, "max_count": high}
     return params | _wait_params(body)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DESIRED_COUNT:
+        raise InvalidInput(f"{name} must be an integer from 0 to {MAX_DESIRED_COUNT}")
+    return value
+
+
+def _digest(value: Any) -> str:
+    if not isinstance(value, str) or not DIGEST_RE.match(value):
+        raise InvalidInput("image_digest must look like sha256:<64 hex characters>")
+    return value
 
 
 def _wait_params(body: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from chalice.app import Blueprint, IAMAuthorizer, Response
 
 from controlplane import container
 from controlplane.domain.model import Operation, OpKind
+from controlplane.domain.schedule import iso
 from controlplane.errors import ApiError, TransientError, ValidationFailed
 from controlplane.observability import MetricUnit, logger, metrics, tracer
 
@@ -99,7 +100,11 @@ def get_environment(name: str) -> Response:
     svc = container.current().service
     env = svc.get_environment(name)
     lock = svc.store.get_lock(name)
-    body = env.to_dict() | {"locked_by": lock.operation_id if lock else None}
+    until = svc.keep_alive_until(name)
+    body = env.to_dict() | {
+        "locked_by": lock.operation_id if lock else None,
+        "keep_alive_until": iso(until) if until else None,
+    }
     return _json(200, body)
 
 
@@ -108,6 +113,18 @@ def get_environment(name: str) -> Response:
 def put_environment(name: str) -> Response:
     env, created = container.current().service.put_environment(name, _body())
     return _json(201 if created else 200, env.to_dict())
+
+
+@api.route("/environments/{name}/keep-alive", methods=["POST"], authorizer=iam)
+@endpoint
+def keep_alive(name: str) -> Response:
+    return _json(200, container.current().service.keep_alive(name, _body()))
+
+
+@api.route("/environments/{name}/keep-alive", methods=["DELETE"], authorizer=iam)
+@endpoint
+def end_keep_alive(name: str) -> Response:
+    return _json(200, container.current().service.end_keep_alive(name))
 
 
 @api.route("/environments/{name}/provision", methods=["POST"], authorizer=iam)

@@ -7,16 +7,22 @@ so Lambda retries it (twice, then the event goes to the function's on-failure de
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent
 
 from controlplane import container
 from controlplane.domain.events import ECR_PUSH_PATTERN, MalformedEvent, parse_ecr_push
+from controlplane.domain.schedule import run_id
 from controlplane.errors import TransientError
 from controlplane.observability import logger
 
 events = Blueprint(__name__)
+
+# Read when the app is packaged (chalice package turns them into the rules' schedule expressions).
+NIGHTLY_TEARDOWN_SCHEDULE = os.environ.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)")
+MORNING_RESTORE_SCHEDULE = os.environ.get("MORNING_RESTORE_SCHEDULE", "cron(0 6 ? * MON-FRI *)")
 
 
 class RawEvent(CloudWatchEvent):
@@ -59,3 +65,19 @@ def on_ecr_push(event: CloudWatchEvent) -> dict[str, Any]:
     if not outcomes:
         logger.info("ECR push matches no environment's deploy_on_push policy", extra={"push": push.to_dict()})
     return {"outcome": "handled", "environments": outcomes}
+
+
+# schedules: errors are raised (Lambda retries the same event; the run id comes from its time, so a retry is the
+# same run and starts nothing twice).
+@events.schedule(NIGHTLY_TEARDOWN_SCHEDULE, name="nightly_teardown", description="Tear down dev for the night")
+def nightly_teardown(event: CloudWatchEvent) -> dict[str, Any]:
+    result = container.current().service.nightly_teardown(run_id(event.time))
+    logger.info("nightly teardown", extra=result)
+    return result
+
+
+@events.schedule(MORNING_RESTORE_SCHEDULE, name="morning_restore", description="Restore what the night tore down")
+def morning_restore(event: CloudWatchEvent) -> dict[str, Any]:
+    result = container.current().service.morning_restore(run_id(event.time))
+    logger.info("morning restore", extra=result)
+    return result

@@ -18,6 +18,8 @@ from controlplane.store.dynamodb import create_registry_table
 ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES = ROOT / "statemachines"
 KINDS = ("provision", "build", "deploy", "destroy")
+# state machines that run several operations in one execution (a Map over environments)
+BATCHES = ("teardown", "restore")
 ClientFactory = Callable[[str], Any]
 
 
@@ -243,7 +245,7 @@ def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_
             Tags={"cart:managed-by": "controlplane"},
         )
     arns = {}
-    for kind in KINDS:
+    for kind in (*KINDS, *BATCHES):
         arns[kind] = sfn.create_state_machine(
             name=f"{prefix}{kind}",
             definition=asl_definition(kind, prefix),

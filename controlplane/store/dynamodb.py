@@ -7,6 +7,8 @@
 | operation   | OP#<id>       | OP   | ENVOPS#<name>   | <created_at>#<id>      |
 | idempotency | IDEM#<key>    | IDEM |                 |                        |
 | newest push | ENV#<name>    | PUSH |                 |                        |
+| keep-alive  | ENV#<name>    | KEEPALIVE | KEEPALIVES | <name>                 |
+| snapshot    | ENV#<name>    | SNAPSHOT |              |                        |
 
 Documents are stored as JSON strings; step records live in a map attribute so each step is one small update.
 The lock and every "create" are conditional writes.
@@ -20,6 +22,7 @@ from typing import Any
 from controlplane.aws.clients import ClientError, conditional_check_failed, translated
 from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
+from controlplane.domain.schedule import Snapshot
 from controlplane.ports import LockHeld, OperationExists
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -324,6 +327,79 @@ class DynamoStore:
                     ConditionExpression="digest = :d",
                     ExpressionAttributeNames={"#doc": "doc"},
                     ExpressionAttributeValues={":doc": _s(json.dumps(doc, sort_keys=True)), ":d": _s(digest)},
+                )
+        except ClientError as exc:
+            if conditional_check_failed(exc):
+                return False
+            raise
+        return True
+
+    # keep-alives and snapshots ------------------------------------------------------------------------------
+    def set_keep_alive(self, environment: str, until: float) -> None:
+        with translated():
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _s(f"ENV#{environment}"),
+                    "sk": _s("KEEPALIVE"),
+                    "gsi1pk": _s("KEEPALIVES"),
+                    "gsi1sk": _s(environment),
+                    "until": _n(until),
+                },
+            )
+
+    def clear_keep_alive(self, environment: str) -> bool:
+        with translated():
+            old = self._db.delete_item(
+                TableName=self._table,
+                Key={"pk": _s(f"ENV#{environment}"), "sk": _s("KEEPALIVE")},
+                ReturnValues="ALL_OLD",
+            )
+        return bool(old.get("Attributes"))
+
+    def keep_alives(self) -> dict[str, float]:
+        with translated():
+            page = self._db.query(
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues={":p": _s("KEEPALIVES")},
+            )
+        return {i["gsi1sk"]["S"]: float(i["until"]["N"]) for i in page.get("Items", [])}
+
+    def put_snapshot(self, snapshot: Snapshot) -> None:
+        with translated():
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _s(f"ENV#{snapshot.environment}"),
+                    "sk": _s("SNAPSHOT"),
+                    "operation_id": _s(snapshot.operation_id),
+                    "doc": _s(json.dumps(snapshot.to_dict(), sort_keys=True)),
+                },
+            )
+
+    def get_snapshot(self, environment: str) -> Snapshot | None:
+        with translated():
+            item = self._db.get_item(
+                TableName=self._table, Key={"pk": _s(f"ENV#{environment}"), "sk": _s("SNAPSHOT")}, ConsistentRead=True
+            ).get("Item")
+        return Snapshot.from_dict(json.loads(item["doc"]["S"])) if item else None
+
+    def set_snapshot_state(self, environment: str, operation_id: str, state: str) -> bool:
+        stored = self.get_snapshot(environment)
+        if stored is None or stored.operation_id != operation_id:
+            return False
+        doc = {**stored.to_dict(), "state": state}
+        try:
+            with translated():
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(f"ENV#{environment}"), "sk": _s("SNAPSHOT")},
+                    UpdateExpression="SET #doc = :doc",
+                    ConditionExpression="operation_id = :op",
+                    ExpressionAttributeNames={"#doc": "doc"},
+                    ExpressionAttributeValues={":doc": _s(json.dumps(doc, sort_keys=True)), ":op": _s(operation_id)},
                 )
         except ClientError as exc:
             if conditional_check_failed(exc):

@@ -8,6 +8,7 @@ from typing import Any
 
 from controlplane.domain.events import PushRecord
 from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
+from controlplane.domain.schedule import Snapshot
 from controlplane.ports import LockHeld, OperationExists
 
 
@@ -18,6 +19,8 @@ class MemoryStore:
         self._locks: dict[str, Lock] = {}
         self._idem: dict[str, tuple[str, str]] = {}
         self._pushes: dict[str, PushRecord] = {}
+        self._keep_alives: dict[str, float] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._mutex = threading.Lock()
 
     def get_environment(self, name: str) -> Environment | None:
@@ -119,4 +122,27 @@ class MemoryStore:
             if stored is None or stored.digest != digest:
                 return False
             self._pushes[environment] = dataclasses.replace(stored, state=state, note=note)
+            return True
+
+    def set_keep_alive(self, environment: str, until: float) -> None:
+        self._keep_alives[environment] = until
+
+    def clear_keep_alive(self, environment: str) -> bool:
+        return self._keep_alives.pop(environment, None) is not None
+
+    def keep_alives(self) -> dict[str, float]:
+        return dict(self._keep_alives)
+
+    def put_snapshot(self, snapshot: Snapshot) -> None:
+        self._snapshots[snapshot.environment] = snapshot
+
+    def get_snapshot(self, environment: str) -> Snapshot | None:
+        return self._snapshots.get(environment)
+
+    def set_snapshot_state(self, environment: str, operation_id: str, state: str) -> bool:
+        with self._mutex:
+            stored = self._snapshots.get(environment)
+            if stored is None or stored.operation_id != operation_id:
+                return False
+            self._snapshots[environment] = dataclasses.replace(stored, state=state)
             return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -26,6 +28,7 @@ class Running:
         self.proc, self.api_port, self.aws_port = proc, api_port, aws_port
         self.api = ApiClient(f"http://127.0.0.1:{api_port}")
         self.aws_endpoint = f"http://127.0.0.1:{aws_port}"
+        self.port_flags = ["--port", str(api_port), "--aws-port", str(aws_port)]
 
     def client(self, service: str) -> object:
         return boto3.client(service, region_name="us-east-1", endpoint_url=self.aws_endpoint)
@@ -156,6 +159,61 @@ def test_twenty_concurrent_deploys_one_runs_the_rest_get_409(sandbox: Running) -
     _, ops = sandbox.api.get("/environments/dev/operations")
     assert [o["id"] for o in ops["operations"] if o["kind"] == "deploy"] == [winner]
     assert sandbox.wait_op(str(winner))["status"] == "SUCCEEDED"
+
+
+def test_put_image_against_the_sandbox_redeploys_dev_within_seconds(sandbox: Running) -> None:
+    # GIVEN a provisioned dev (the default policy deploys pushes of "latest")
+    status, op = sandbox.api.post("/environments/dev/provision", {})
+    if status == 202:
+        assert sandbox.wait_op(op["id"])["status"] == "SUCCEEDED"
+    layer = "sha256:" + "e" * 64
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
+    }
+    # WHEN an image is pushed with boto3's put-image against the sandbox endpoint
+    ecr = sandbox.client("ecr")
+    image = ecr.put_image(  # type: ignore[attr-defined]
+        repositoryName="cart-service-dev", imageManifest=json.dumps(manifest), imageTag="latest"
+    )["image"]
+    digest = image["imageId"]["imageDigest"]
+    # THEN within 5 s a deploy triggered by the push is running or done, pinned to that digest
+    deadline, found = time.time() + 5, None
+    while time.time() < deadline and found is None:
+        _, listing = sandbox.api.get("/environments/dev/operations?limit=5")
+        found = next((o for o in listing["operations"] if o["trigger"] == "ecr-push"), None)
+        time.sleep(0.1)
+    assert found is not None and found["params"] == {"image_digest": digest}
+    assert sandbox.wait_op(found["id"])["status"] == "SUCCEEDED"
+    assert sandbox.api.get("/environments/dev")[1]["image_digest"] == digest
+
+
+def test_fire_nightly_teardown_then_morning_restore(sandbox: Running) -> None:
+    _, dev = sandbox.api.get("/environments/dev")
+    assert dev["status"] == "ready"
+
+    def fire(schedule: str) -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, "-m", "controlplane", "sandbox", "fire", schedule, *sandbox.port_flags],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return dict(json.loads(out.stdout))
+
+    night = fire("nightly-teardown")
+    assert [o.rsplit("-", 1)[1] for o in night["operations"]] == ["dev"]
+    assert sandbox.wait_op(night["operations"][0])["status"] == "SUCCEEDED"
+    assert sandbox.api.get("/environments/dev")[1]["status"] == "destroyed"
+    morning = fire("morning-restore")
+    assert sandbox.wait_op(morning["operations"][0])["status"] == "SUCCEEDED"
+    _, back = sandbox.api.get("/environments/dev")
+    assert back["status"] == "ready" and back["image_digest"] == dev["image_digest"]
 
 
 def test_a_second_sandbox_on_the_same_ports_says_why(sandbox: Running) -> None:
