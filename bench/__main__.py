@@ -17,7 +17,7 @@ from bench.config import size
 from bench.figures import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("startup", "footprint", "work", "ecs_deploy", "reaction", "api", "scale")
+ORDER = ("footprint", "work", "ecs_deploy", "reaction", "api", "scale", "startup")
 assert sorted(ORDER) == sorted(NAMES)
 
 
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--publish", action="store_true", help="also write docs/benchmarks.json and the PNGs into docs/benchmarks/"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the figures OUT/latest.json already has (same size); run the rest"
+    )
     args = parser.parse_args(argv)
     chosen = [n for n in ORDER if not args.only or n in args.only.split(",")]
     unknown = set(filter(None, args.only.split(","))) - set(ORDER)
@@ -63,13 +66,25 @@ def main(argv: list[str] | None = None) -> int:
         "revision": report.revision(),
         "figures": {},
     }
+    previous = out / "latest.json"
+    if args.resume and previous.exists():
+        old = json.loads(previous.read_text())
+        if old.get("size", {}).get("name") == doc["size"]["name"]:
+            doc["figures"] = {k: v for k, v in old["figures"].items() if k in chosen and v.get("available", True)}
+            doc["generated_at"], doc["machine"] = old["generated_at"], old["machine"]
+            doc["resumed"] = True
     t0 = time.time()
     for name in chosen:
+        if name in doc["figures"]:
+            print(f"[bench] {name}: kept from {previous}", flush=True)
+            continue
         print(f"[bench] {name} ...", flush=True)
         t = time.time()
         doc["figures"][name] = run_figure(name, args.quick, out, logs)
         print(f"[bench] {name} done in {time.time() - t:.0f}s", flush=True)
-    doc["bench_seconds"] = round(time.time() - t0, 1)
+        previous.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")  # progress, if cut short
+    doc["bench_seconds"] = round(sum(float(f.get("bench_seconds", 0)) for f in doc["figures"].values()), 1)
+    print(f"[bench] this invocation took {time.time() - t0:.0f}s", flush=True)
     doc["targets"] = report.targets(doc["figures"])
     charts_dir = (ROOT / "docs" / "benchmarks") if args.publish else (args.charts or out / "charts")
     try:

@@ -17,7 +17,8 @@ class Size:
     scale_runs: int
     api_envs: int
     api_ops: int
-    api_samples: int
+    api_samples: int  # GET /operations/{id} per mode
+    api_list_samples: int  # GET /environments per mode (each reads the whole registry)
     import_runs: int
     startup_runs: int
     demo_runs: int
@@ -36,6 +37,7 @@ FULL = Size(
     api_envs=1000,
     api_ops=10000,
     api_samples=200,
+    api_list_samples=50,
     import_runs=7,
     startup_runs=3,
     demo_runs=3,
@@ -54,6 +56,7 @@ QUICK = Size(
     api_envs=5,
     api_ops=20,
     api_samples=10,
+    api_list_samples=10,
     import_runs=1,
     startup_runs=1,
     demo_runs=0,

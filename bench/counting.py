@@ -37,6 +37,7 @@ class Call:
     at: float
     service: str
     operation: str
+    seconds: float = 0.0  # time the emulated AWS took to answer (the WSGI call)
 
     @property
     def name(self) -> str:
@@ -112,7 +113,10 @@ def install(log: CallLog) -> None:
                 service, operation = classify(environ)
             except Exception:  # counting must never break the emulated AWS
                 service, operation = "unknown", "unclassified"
-            log.add(Call(time.time(), service, operation))
-            return super().__call__(environ, start_response)
+            t0 = time.time()
+            try:
+                return super().__call__(environ, start_response)
+            finally:
+                log.add(Call(t0, service, operation, time.time() - t0))
 
     setattr(tms, "DomainDispatcherApplication", CountingApplication)  # noqa: B010

@@ -58,12 +58,16 @@ def revision() -> dict[str, Any]:
         except (OSError, subprocess.SubprocessError):
             return ""
 
+    commit = git("rev-parse", "HEAD")
+    snapshot = ROOT / ".bench-commit"
+    if not commit and snapshot.exists():  # a `git archive` snapshot of that commit (see docs/benchmarks.md)
+        return {"commit": snapshot.read_text().strip(), "uncommitted_product_files": [], "snapshot": True}
     changed = [
         line[3:]
         for line in git("status", "--porcelain", "--", "controlplane", "app.py", "statemachines").splitlines()
         if line.strip()
     ]
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_product_files": changed}
+    return {"commit": commit, "uncommitted_product_files": changed}
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def machine_markdown(doc: dict[str, Any]) -> str:
         f"- load average at start: {', '.join(str(x) for x in m['load_average_at_start'])} (a shared machine)",
         f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
         f"- product revision: {rev['commit'][:12]}"
-        + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else " (clean)"),
+        + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else " (as committed)"),
     ]
     return "\n".join(lines)
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.config import Size
+from bench.counting import CallLog, counts
 from bench.harness import start_bench
 from bench.stats import latency
 
@@ -71,11 +72,12 @@ def _population(n_envs: int, n_ops: int, existing: list[str]) -> tuple[list[Any]
     return envs, ops
 
 
-def _sample(fn: Callable[[str], tuple[int, int]], paths: list[str]) -> dict[str, Any]:
-    for path in paths[:5]:  # warm-up, not counted
+def _sample(fn: Callable[[str], tuple[int, int]], paths: list[str], log: CallLog) -> dict[str, Any]:
+    for path in paths[:3]:  # warm-up, not counted
         fn(path)
     seconds: list[float] = []
     sizes: list[int] = []
+    mark = log.mark()
     for path in paths:
         t0 = time.perf_counter()
         status, size = fn(path)
@@ -83,7 +85,14 @@ def _sample(fn: Callable[[str], tuple[int, int]], paths: list[str]) -> dict[str,
         if status != 200:
             raise RuntimeError(f"GET {path} returned {status}")
         sizes.append(size)
-    return {**latency(seconds), "response_bytes": max(sizes)}
+    calls = log.since(mark, log.mark())
+    return {
+        **latency(seconds),
+        "response_bytes": max(sizes),
+        "aws_calls_per_request": round(len(calls) / len(paths), 2),
+        "aws_calls": counts(calls),
+        "emulated_aws_ms_per_request": round(sum(c.seconds for c in calls) * 1000 / len(paths), 2),
+    }
 
 
 def run(size: Size) -> dict[str, Any]:
@@ -107,7 +116,7 @@ def run(size: Size) -> dict[str, Any]:
         registry_envs = len(c.service.list_environments())
         rng = random.Random(5)
         n = size.api_samples
-        list_paths = ["/environments"] * n
+        list_paths = ["/environments"] * size.api_list_samples
         op_paths = [f"/operations/{rng.choice(ops).id}" for _ in range(n)]
 
         memory = MemoryStore()
@@ -137,8 +146,8 @@ def run(size: Size) -> dict[str, Any]:
 
             for mode, fn in (("in_process", local_get), ("http", http_get), ("in_process_memory_store", mem_get)):
                 results[mode] = {
-                    "GET /environments": _sample(fn, list_paths),
-                    "GET /operations/{id}": _sample(fn, op_paths),
+                    "GET /environments": _sample(fn, list_paths, b.log),
+                    "GET /operations/{id}": _sample(fn, op_paths, b.log),
                 }
     finally:
         b.box.stop()
@@ -146,7 +155,7 @@ def run(size: Size) -> dict[str, Any]:
     return {
         "title": "API latency with a full registry",
         "registry": {"environments": registry_envs, "operations_added": len(ops), "populate_seconds": populate_s},
-        "samples_per_route": size.api_samples,
+        "samples": {"GET /environments": size.api_list_samples, "GET /operations/{id}": size.api_samples},
         "latency": results,
         "target": {
             "text": "p99 of the two reads under 50 ms in-process",
