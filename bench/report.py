@@ -197,6 +197,10 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 add("6 footprint", f"cold import {module}", c["import_ms"], " ms", 0)
                 heavy = ", ".join(f"{h['package']} {h['self_ms']:.0f}" for h in c["heaviest_ms"][:4])
                 out.append(("6 footprint", f"heaviest in {module} (self ms)", heavy, "", "-"))
+                top = c.get("heaviest_modules_last_run_ms", [])[:2]
+                if top:
+                    names = ", ".join(f"{t['module']} {t['self_ms']:.0f}" for t in top)
+                    out.append(("6 footprint", f"heaviest modules in {module} (self ms)", names, "last run", "-"))
             z = f.get("zip", {})
             if "zip_mb" in z:
                 out.append(("6 footprint", "deployment zip", f"{z['zip_mb']} MB", f"{z['files']} files", "1"))

@@ -64,6 +64,9 @@ def cold_import(module: str, runs: int) -> dict[str, Any]:
         for self_us, _, _, name in fresh:
             by_top[name.split(".")[0]] += self_us
         heavy.append(by_top)
+    modules: Counter[str] = Counter()
+    for self_us, _, _, name in fresh:
+        modules[name] = self_us
     tops = {name for c in heavy for name, _ in c.most_common(8)}
     heaviest = sorted(
         ((name, statistics.median(c.get(name, 0) for c in heavy) / 1000) for name in tops), key=lambda x: -x[1]
@@ -73,6 +76,9 @@ def cold_import(module: str, runs: int) -> dict[str, Any]:
         "process_wall_s": summary(walls, 3),
         "heaviest_ms": [{"package": n, "self_ms": round(ms, 1)} for n, ms in heaviest],
         "modules_imported": len(fresh),
+        "heaviest_modules_last_run_ms": [
+            {"module": n, "self_ms": round(us / 1000, 1)} for n, us in modules.most_common(5)
+        ],
     }
 
 
