@@ -92,6 +92,11 @@ def draw(figures: dict[str, Any], out: Path) -> list[str]:
             calls = [f["by_n"][str(n)][mode]["api_calls"]["median"] for n in ns]
             a1.plot(ns, secs, marker="o", label=label)
             a2.plot(ns, calls, marker="o", label=label)
+        conc = f.get("configured_concurrency")
+        if conc:
+            seq = [f["by_n"][str(n)]["one_after_another"]["seconds"]["median"] for n in ns]
+            ideal = [t / min(n, conc) for t, n in zip(seq, ns, strict=True)]
+            a1.plot(ns, ideal, linestyle="--", color="grey", label=f"one after another / min(N, {conc})")
         a1.set_xlabel("dev environments torn down")
         a1.set_ylabel("wall time (s)")
         a1.set_title("Teardown wall time", fontsize=10)

@@ -159,6 +159,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 for m in ("one_after_another", mode):
                     label = m.replace("_", " ")
                     add("4 teardown", f"N={n} {label}: wall time", e[m]["seconds"], " s", 1)
+                    add("4 teardown", f"N={n} {label}: CPU time of the sandbox process", e[m]["cpu_seconds"], " s", 1)
                     add("4 teardown", f"N={n} {label}: transitions", e[m]["transitions"], "", 0)
                     add("4 teardown", f"N={n} {label}: AWS API calls", e[m]["api_calls"], "", 0)
                 left = max(e[m]["left_behind"] for m in ("one_after_another", mode))
