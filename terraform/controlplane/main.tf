@@ -6,6 +6,10 @@ locals {
   prefix            = "cart-controlplane-${var.stage}"
   state_machine_dir = var.state_machine_dir != "" ? var.state_machine_dir : "${path.root}/../../statemachines"
   packaged          = keys(module.app.function_arns)
+  app_rules         = module.app.terraform_rules
+  nightly_schedule = var.nightly_teardown_schedule != "" ? var.nightly_teardown_schedule : try(
+    local.app_rules[var.nightly_teardown_function].schedule_expression, "cron(0 20 ? * MON-FRI *)"
+  )
 }
 
 module "kms" {
@@ -20,7 +24,7 @@ module "controlplane" {
   state_machine_dir             = local.state_machine_dir
   kms_key_arn                   = module.kms.key_arn
   log_retention_days            = var.log_retention_days
-  nightly_teardown_schedule     = var.nightly_teardown_schedule
+  nightly_teardown_schedule     = local.nightly_schedule
   nightly_teardown_enabled      = contains(local.packaged, var.nightly_teardown_function)
   nightly_teardown_function_arn = lookup(module.app.function_arns, var.nightly_teardown_function, "")
   ecr_push_enabled              = contains(local.packaged, var.ecr_push_function)

@@ -33,9 +33,14 @@ variable "log_retention_days" {
 }
 
 variable "nightly_teardown_schedule" {
-  description = "Schedule of the nightly teardown (UTC)."
+  description = "Schedule of the nightly teardown (UTC). Empty: the one the app declares (@app.schedule of nightly_teardown), else cron(0 20 ? * MON-FRI *)."
   type        = string
-  default     = "cron(0 22 * * ? *)"
+  default     = ""
+
+  validation {
+    condition     = var.nightly_teardown_schedule == "" || can(regex("^(cron|rate)\\(.+\\)$", var.nightly_teardown_schedule))
+    error_message = "nightly_teardown_schedule must be empty or a cron(...) / rate(...) expression."
+  }
 }
 
 variable "nightly_teardown_function" {

@@ -140,7 +140,9 @@ def _replace_refs(obj: object, mapping: dict[str, str]) -> object:
 TERRAFORM_RULES = {"on_ecr_push", "nightly_teardown"}
 
 
-def _take_over_event_rules(resources: dict, stage: str) -> None:
+def _take_over_event_rules(resources: dict, stage: str) -> dict[str, dict[str, str]]:
+    """Remove Chalice's rules for TERRAFORM_RULES functions; return what they said (schedule / pattern) by function."""
+    taken: dict[str, dict[str, str]] = {}
     rules = resources.get("aws_cloudwatch_event_rule", {})
     targets = resources.get("aws_cloudwatch_event_target", {})
     permissions = resources.get("aws_lambda_permission", {})
@@ -154,6 +156,9 @@ def _take_over_event_rules(resources: dict, stage: str) -> None:
             if m
         }
         if functions and functions <= TERRAFORM_RULES:
+            spec = {k: rules[rule_name][k] for k in ("schedule_expression", "event_pattern") if k in rules[rule_name]}
+            for fn_name in functions:
+                taken[fn_name] = spec
             del rules[rule_name]
             for k in rule_targets:
                 del targets[k]
@@ -165,6 +170,7 @@ def _take_over_event_rules(resources: dict, stage: str) -> None:
     for rtype in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
         if rtype in resources and not resources[rtype]:
             del resources[rtype]
+    return taken
 
 
 def postprocess(template: dict, stage: str) -> dict:
@@ -179,7 +185,7 @@ def postprocess(template: dict, stage: str) -> dict:
     # Chalice's own role/policy (only when manage_iam_role was on) are replaced by var.lambda_role_arn.
     for rtype in ("aws_iam_role", "aws_iam_role_policy"):
         resources.pop(rtype, None)
-    _take_over_event_rules(resources, stage)
+    taken = _take_over_event_rules(resources, stage)
     functions = resources.get("aws_lambda_function", {})
     for fn in functions.values():
         fn["role"] = "${var.lambda_role_arn}"
@@ -216,6 +222,10 @@ def postprocess(template: dict, stage: str) -> dict:
         out = template.get("output", {})
         if "EndpointURL" in out:
             out["EndpointURL"]["value"] = "${aws_api_gateway_stage.%s.invoke_url}" % name
+    template["output"]["terraform_rules"] = {
+        "description": "What the app declared for the rules Terraform owns (schedule_expression / event_pattern by function).",
+        "value": taken,
+    }
     apis = resources.get("aws_api_gateway_rest_api", {})
     if apis:
         api = next(iter(apis))
@@ -231,6 +241,7 @@ def write_stub(out: pathlib.Path) -> None:
         "# STUB written by terraform/scripts/package_controlplane.py (no app.py yet): same interface, no resources.\n"
         "output \"function_arns\" {\n  value = {}\n}\n\noutput \"function_names\" {\n  value = {}\n}\n\n"
         "output \"rest_api_id\" {\n  value = null\n}\n\noutput \"rest_api_execution_arn\" {\n  value = null\n}\n\n"
+        "output \"terraform_rules\" {\n  value = {}\n}\n\n"
         "output \"EndpointURL\" {\n  value = null\n}\n"
     )
 

@@ -93,6 +93,7 @@ def test_postprocess_overrides_chalice_constraints_and_roles() -> None:
     assert res["aws_api_gateway_stage"]["rest_api"]["xray_tracing_enabled"] is True
     assert out["output"]["EndpointURL"]["value"] == "${aws_api_gateway_stage.rest_api.invoke_url}"
     assert set(out["output"]["function_arns"]["value"]) == {"on_ecr_push", "other"}
+    assert out["output"]["terraform_rules"]["value"] == {"on_ecr_push": {"event_pattern": "{}"}}
 
 
 def test_stub_module_has_the_same_interface(tmp_path: pathlib.Path) -> None:

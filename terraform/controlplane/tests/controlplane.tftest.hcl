@@ -18,8 +18,8 @@ run "root_plan" {
   }
 
   assert {
-    condition     = length(output.state_machine_arns) == 4
-    error_message = "Four state machines."
+    condition     = alltrue([for k in ["provision", "build", "deploy", "destroy"] : contains(keys(output.state_machine_arns), k)])
+    error_message = "provision, build, deploy and destroy state machines."
   }
 
   assert {

@@ -1,5 +1,5 @@
 # The control plane's own AWS resources, next to the Chalice-packaged functions and API (terraform/controlplane):
-# the registry table, the Lambda and Step Functions roles (least privilege), the four STANDARD state machines with
+# the registry table, the Lambda and Step Functions roles (least privilege), the STANDARD state machines with
 # logging and X-Ray tracing, the nightly teardown schedule and the ECR push rule.
 
 data "aws_caller_identity" "current" {}
@@ -27,7 +27,9 @@ locals {
   insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/cart-service-*"
   scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
 
-  machines = toset(["provision", "build", "deploy", "destroy"])
+  # Every statemachines/<name>.asl.json becomes cart-controlplane-<stage>-<name> (provision, build, deploy, destroy
+  # at least; teardown/restore and later ones come along without a change here).
+  machines = toset([for f in fileset(var.state_machine_dir, "*.asl.json") : trimsuffix(f, ".asl.json")])
 }
 
 # ---------------------------------------------------------------- registry
@@ -171,6 +173,12 @@ data "aws_iam_policy_document" "lambda" {
     sid       = "WatchAndStopExecutions"
     actions   = ["states:DescribeExecution", "states:StopExecution"]
     resources = ["${local.execution_arn}*"]
+  }
+
+  statement {
+    sid       = "ResolveWaitingSteps"
+    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    resources = ["*"] # task-token calls have no resource-level permissions
   }
 
   statement {

@@ -19,7 +19,7 @@ output "states_role_arn" {
 }
 
 output "state_machine_arns" {
-  description = "State machine ARNs by name (provision, build, deploy, destroy)."
+  description = "State machine ARNs by name (provision, build, deploy, destroy, and any other ASL file)."
   value       = { for k, m in aws_sfn_state_machine.this : k => m.arn }
 }
 

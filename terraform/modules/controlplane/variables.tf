@@ -10,7 +10,7 @@ variable "stage" {
 }
 
 variable "state_machine_dir" {
-  description = "Directory holding provision.asl.json, build.asl.json, deploy.asl.json and destroy.asl.json (the repository's statemachines/), rendered with templatefile() and function_prefix."
+  description = "Directory of the ASL files (the repository's statemachines/): every <name>.asl.json becomes a state machine, rendered with templatefile() and function_prefix; provision, build, deploy and destroy must be there."
   type        = string
 
   validation {
@@ -54,7 +54,7 @@ variable "log_level" {
 variable "nightly_teardown_schedule" {
   description = "EventBridge schedule of the nightly teardown (UTC)."
   type        = string
-  default     = "cron(0 22 * * ? *)"
+  default     = "cron(0 20 ? * MON-FRI *)"
 
   validation {
     condition     = can(regex("^(cron|rate)\\(.+\\)$", var.nightly_teardown_schedule))

@@ -14,8 +14,12 @@ run "state_machines" {
   command = plan
 
   assert {
-    condition     = length(aws_sfn_state_machine.this) == 4 && alltrue([for m in aws_sfn_state_machine.this : m.type == "STANDARD"])
-    error_message = "provision, build, deploy, destroy must be STANDARD state machines."
+    condition = (
+      alltrue([for k in ["provision", "build", "deploy", "destroy"] : contains(keys(aws_sfn_state_machine.this), k)]) &&
+      length(aws_sfn_state_machine.this) == length(fileset(var.state_machine_dir, "*.asl.json")) &&
+      alltrue([for m in aws_sfn_state_machine.this : m.type == "STANDARD"])
+    )
+    error_message = "Every ASL file (provision, build, deploy, destroy at least) must be a STANDARD state machine."
   }
 
   assert {
@@ -42,9 +46,9 @@ run "state_machines" {
 
   assert {
     condition = alltrue([for m in aws_sfn_state_machine.this :
-      alltrue([for s in values(jsondecode(m.definition).States) : lookup(s, "Type", "") != "Task" || lookup(s, "Resource", "") == "arn:aws:states:::lambda:invoke"])
+      alltrue([for s in values(jsondecode(m.definition).States) : lookup(s, "Type", "") != "Task" || startswith(lookup(s, "Resource", ""), "arn:aws:states:::lambda:invoke")])
     ])
-    error_message = "Task states invoke Lambda through arn:aws:states:::lambda:invoke."
+    error_message = "Task states invoke Lambda through arn:aws:states:::lambda:invoke (optionally .waitForTaskToken)."
   }
 }
 
@@ -104,7 +108,7 @@ run "rules_follow_the_package" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_rule.nightly_teardown[0].schedule_expression == "cron(0 22 * * ? *)"
+    condition     = aws_cloudwatch_event_rule.nightly_teardown[0].schedule_expression == "cron(0 20 ? * MON-FRI *)"
     error_message = "Nightly schedule."
   }
 
