@@ -46,7 +46,8 @@ class Bench:
         """Wait in-process (no call reaches the endpoint); returns (status, time it was first seen final)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            status = str(getattr(self.execution(arn).status, "value", self.execution(arn).status))
+            raw = self.execution(arn).status
+            status = str(getattr(raw, "value", raw))
             if status in FINAL:
                 return status, time.time()
             time.sleep(poll)

@@ -107,7 +107,7 @@ def together(b: Bench, names: list[str], nightly: bool) -> dict[str, Any]:
         assert b.box.router is not None
         b.box.router.fire("nightly_teardown")
         b.box.router.wait_idle(timeout=120)
-        result = b.box.router.delivered[-1][2]
+        result = next((r for f, _, r in reversed(b.box.router.delivered) if f.endswith("nightly_teardown")), None)
         if not isinstance(result, dict) or "execution_arn" not in result:
             raise RuntimeError(f"the nightly teardown started nothing: {result}")
         selected = len(result.get("operations", []))
