@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="keep the figures OUT/latest.json already has (same size); run the rest"
     )
+    parser.add_argument("--rerun", default="", help="with --resume: figures to measure again all the same")
     args = parser.parse_args(argv)
     chosen = [n for n in ORDER if not args.only or n in args.only.split(",")]
     unknown = set(filter(None, args.only.split(","))) - set(ORDER)
@@ -70,17 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and previous.exists():
         old = json.loads(previous.read_text())
         if old.get("size", {}).get("name") == doc["size"]["name"]:
-            doc["figures"] = {k: v for k, v in old["figures"].items() if k in chosen and v.get("available", True)}
+            again = set(args.rerun.split(","))
+            doc["figures"] = {k: v for k, v in old["figures"].items() if k not in again and v.get("available", True)}
             doc["generated_at"], doc["machine"] = old["generated_at"], old["machine"]
             doc["resumed"] = True
     t0 = time.time()
-    for name in chosen:
+    for name in chosen + [n for n in args.rerun.split(",") if n in ORDER and n not in chosen]:
         if name in doc["figures"]:
             print(f"[bench] {name}: kept from {previous}", flush=True)
             continue
         print(f"[bench] {name} ...", flush=True)
         t = time.time()
         doc["figures"][name] = run_figure(name, args.quick, out, logs)
+        doc["figures"][name]["measured_at"] = {
+            "utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": report.revision()["commit"],
+        }
         print(f"[bench] {name} done in {time.time() - t:.0f}s", flush=True)
         previous.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")  # progress, if cut short
     doc["bench_seconds"] = round(sum(float(f.get("bench_seconds", 0)) for f in doc["figures"].values()), 1)
