@@ -10,13 +10,14 @@ from typing import Any
 
 from controlplane.aws.clients import client
 from controlplane.aws.platform import Clients, Platform
-from controlplane.aws.sfn import StepFunctionsExecutor
+from controlplane.aws.sfn import StepFunctionsExecutor, TaskTokens
 from controlplane.domain.model import OpKind
 from controlplane.ports import Clock, Store
 from controlplane.service import ControlService
 from controlplane.settings import Settings
 from controlplane.steps import Deps
 from controlplane.store.dynamodb import DynamoStore
+from controlplane.waits import Waits
 
 
 class LazyExecutor:
@@ -54,6 +55,7 @@ class Container:
     platform: Platform
     service: ControlService
     deps: Deps
+    waits: Waits
 
 
 def build(
@@ -82,12 +84,14 @@ def build(
     )
     store = DynamoStore(clients.dynamodb, s.registry_table)
     platform = Platform(clients, s.contract_prefix)
-    executor = LazyExecutor(s, c("stepfunctions"), c("sts"))
+    sfn = c("stepfunctions")
+    executor = LazyExecutor(s, sfn, c("sts"))
     service = ControlService(
         store, executor, s, clock, inventory=lambda name: platform.inventory(platform.read_contract(name))
     )
-    deps = Deps(store, platform, clock, on_released=service.start_pending_push)
-    return Container(settings=s, store=store, platform=platform, service=service, deps=deps)
+    waits = Waits(store, TaskTokens(sfn), clock)
+    deps = Deps(store, platform, clock, on_released=service.start_pending_push, waits=waits)
+    return Container(settings=s, store=store, platform=platform, service=service, deps=deps, waits=waits)
 
 
 _lock = threading.Lock()

@@ -40,6 +40,7 @@ from controlplane.errors import (
 )
 from controlplane.observability import logger
 from controlplane.ports import Clock, LockHeld, Store
+from controlplane.waits import Waits, build_key, deployment_key
 
 State = dict[str, Any]
 Updates = dict[str, Any]
@@ -52,6 +53,7 @@ class Deps:
     clock: Clock
     # Called with the environment's name after an operation released its lock: starts a queued push.
     on_released: Callable[[str], Any] | None = None
+    waits: Waits | None = None  # task-token waits (deployments, builds)
 
 
 def _released(d: Deps, environment: str) -> None:
@@ -166,6 +168,8 @@ def fail(d: Deps, state: State) -> Updates:
         pass
     op = d.store.get_operation(state["operation_id"])
     failed = op.failed_step() if op else None
+    if message in ("", "None") and failed is not None and failed.error:  # a task-token failure: see waits.py
+        message = failed.error
     status = OpStatus.TIMED_OUT if name in ("WaitTimeout", "States.Timeout") else OpStatus.FAILED
     env = d.store.get_environment(state["environment"])
     if env is not None and env.last_operation_id == state["operation_id"]:
@@ -222,13 +226,26 @@ def start_build(d: Deps, state: State) -> Updates:
     return {"build_id": build_id, "image_tag": tag}
 
 
+def _register_wait(d: Deps, state: State, key: str, step: str) -> Updates:
+    if d.waits is None:
+        raise InvalidState("task-token waits are not configured")
+    d.waits.register(key, str(state["task_token"]), state["operation_id"], step)
+    return {}
+
+
 def wait_build(d: Deps, state: State) -> Updates:
+    """Register the task token; the build's ``CodeBuild Build State Change`` event resolves it."""
+    return _register_wait(d, state, build_key(state["ctx"]["build_id"]), "wait_build")
+
+
+def check_build(d: Deps, state: State) -> Updates:
+    """The wait timed out without an event: one describe call decides."""
     status, phase = d.platform.build_status(state["ctx"]["build_id"])
     if status == "SUCCEEDED":
         return {"build_done": True}
     if status in ("FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
         raise BuildFailed(f"build {state['ctx']['build_id']} ended {status} in phase {phase}")
-    return {"build_done": False, **_not_done_yet(d, state, "build", f"build {state['ctx']['build_id']}")}
+    raise WaitTimeout(f"build {state['ctx']['build_id']} did not finish within {state['wait']['timeout_seconds']}s")
 
 
 def record_build(d: Deps, state: State) -> Updates:
@@ -289,13 +306,19 @@ def apply_service(d: Deps, state: State) -> Updates:
 
 
 def wait_deployment(d: Deps, state: State) -> Updates:
+    """Register the task token; that deployment's ``ECS Deployment State Change`` event resolves it."""
+    return _register_wait(d, state, deployment_key(state["ctx"]["deployment_id"]), "wait_deployment")
+
+
+def check_deployment(d: Deps, state: State) -> Updates:
+    """The wait timed out without an event: one describe call decides."""
     deployment_id = state["ctx"]["deployment_id"]
     outcome = d.platform.deployment_outcome(_contract(state), deployment_id)
     if outcome.state == "COMPLETED":
         return {"deployment_done": True}
     if outcome.state == "FAILED":
         raise DeploymentFailed(f"deployment {deployment_id} failed: {outcome.reason or 'no reason given'}")
-    return {"deployment_done": False, **_not_done_yet(d, state, "deployment", f"deployment {deployment_id}")}
+    raise WaitTimeout(f"deployment {deployment_id} did not finish within {state['wait']['timeout_seconds']}s")
 
 
 def health_check(d: Deps, state: State) -> Updates:
@@ -394,11 +417,13 @@ STEPS: dict[str, StepFn] = {
         ensure_image,
         start_build,
         wait_build,
+        check_build,
         record_build,
         resolve_image,
         register_task_definition,
         apply_service,
         wait_deployment,
+        check_deployment,
         health_check,
         snapshot,
         scale_down,
@@ -434,6 +459,13 @@ def run_step(name: str, d: Deps, state: State) -> State:
     if op.status.finished:
         raise OperationFinished(f"operation {op_id} is already {op.status.value}; step {name} not run")
     now = d.clock()
+    for running in op.steps:  # an event-driven wait ended when the next step began (a check_: it timed out)
+        if running.name != name and running.name.startswith("wait_") and running.status is StepStatus.RUNNING:
+            if name.startswith("check_"):
+                ended = replace(running, status=StepStatus.FAILED, error="no event within the wait's timeout budget")
+            else:
+                ended = replace(running, status=StepStatus.SUCCEEDED)
+            d.store.record_step(op_id, replace(ended, ended_at=now))
     prev = op.step(name)
     waiting = name.startswith("wait_")
     if prev is None:

@@ -104,9 +104,10 @@ class MotoWorld:
 
 
 def make_world(
-    environments: dict[str, str], build: Callable[..., Any] | None = None, events: bool = False
+    environments: dict[str, str], build: Callable[..., Any] | None = None, events: bool = True
 ) -> Iterator[MotoWorld]:
-    """``events``: deliver AWS-shaped events (ECR pushes, ...) to the app's handlers, as the sandbox does."""
+    """As the sandbox runs: the emulation ticks on its own and AWS-shaped events (ECR pushes, ECS deployment and
+    CodeBuild state changes) reach the app's handlers; the deploy and build waits need them."""
     from moto import mock_aws
 
     from controlplane import container
@@ -121,6 +122,7 @@ def make_world(
         os.environ.update(world.env_vars)
         box = (build or container.build)()
         container.reset(box)
+        emulator.start_ticker(interval=0.05)
         router = None
         if events:
             make = lambda s: clients.client(s, region="us-east-1")  # noqa: E731
@@ -129,6 +131,7 @@ def make_world(
         try:
             yield MotoWorld(world=world, emulator=emulator, container=box, router=router)
         finally:
+            emulator.stop_ticker()
             if router is not None:
                 router.wait_idle(timeout=30)
                 emulator.listeners.remove(router.on_emulated)

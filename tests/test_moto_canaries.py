@@ -6,6 +6,7 @@ import inspect
 import subprocess
 import sys
 from importlib.metadata import version
+from typing import Any
 
 from controlplane.sandbox import emulation
 from tests.conftest import MotoWorld
@@ -24,6 +25,16 @@ def test_every_patched_moto_callable_still_has_the_assumed_signature(aws: MotoWo
         "CodeBuildResponse.start_build": ["self"],
         "CodeBuildBackend.start_build": ["self", "project_name", "source_version", "artifact_override"],
         "CodeBuildBackend.batch_get_builds": ["self", "ids"],
+        "ECRBackend.put_image": [
+            "self",
+            "repository_name",
+            "image_manifest",
+            "image_tag",
+            "image_manifest_mediatype",
+            "digest",
+        ],
+        "SfnEnvironment.set_stop": ["self", "stop_date", "cause", "error"],
+        "SfnEnvironment.set_error": ["self", "error"],
     }
     for name, params in expected.items():
         assert list(inspect.signature(emulation.ORIGINALS[name]).parameters) == params, name
@@ -72,3 +83,72 @@ def test_patched_moto_progresses_and_pushes(aws: MotoWorld) -> None:
     assert op.status.value == "SUCCEEDED"
     images = aws.client("ecr").describe_images(repositoryName="cart-service-dev")["imageDetails"]
     assert [i["imageTags"] for i in images] == [["canary"]]
+
+
+TOKENS: list[dict[str, str]] = []
+
+
+def token_handler(event: dict[str, str], context: object) -> dict[str, bool]:
+    TOKENS.append(event)
+    return {"registered": True}
+
+
+def test_task_token_waits_work_and_the_gaps_the_workarounds_cover(aws: MotoWorld) -> None:
+    """lambda:invoke.waitForTaskToken + TimeoutSecondsPath + SendTaskSuccess/Failure run under moto 5.2.5.
+    Gaps: SendTaskFailure drops the cause (waits.py puts it on the step's timeline) and StopExecution did not end
+    a state waiting for a token (emulation.py interrupts it: ABORTED at once)."""
+    import io
+    import json
+    import time
+    import zipfile
+
+    lam, sfn = aws.client("lambda"), aws.client("stepfunctions")
+    role = aws.client("iam").create_role(RoleName="canary", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    buf = io.BytesIO()
+    zipfile.ZipFile(buf, "w").writestr("x", "x")
+    lam.create_function(
+        FunctionName="canary",
+        Runtime="python3.12",
+        Role=role,
+        Handler="tests.test_moto_canaries.token_handler",
+        Code={"ZipFile": buf.getvalue()},
+    )
+    asl = {
+        "StartAt": "W",
+        "States": {
+            "W": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "canary", "Payload": {"task_token.$": "$$.Task.Token"}},
+                "TimeoutSecondsPath": "$.timeout",
+                "ResultPath": "$.result",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    arn = sfn.create_state_machine(name="canary", definition=json.dumps(asl), roleArn=role)["stateMachineArn"]
+
+    def run(name: str, timeout: int, act: Any) -> dict[str, Any]:
+        TOKENS.clear()
+        ex = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps({"timeout": timeout}))
+        deadline = time.time() + 10
+        while not TOKENS:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        act(TOKENS[0]["task_token"], ex["executionArn"])
+        while sfn.describe_execution(executionArn=ex["executionArn"])["status"] == "RUNNING":
+            assert time.time() < deadline
+            time.sleep(0.02)
+        desc = sfn.describe_execution(executionArn=ex["executionArn"])
+        return {"status": desc["status"], "output": json.loads(desc.get("output") or "null")}
+
+    ok = run("ok", 60, lambda t, _: sfn.send_task_success(taskToken=t, output='{"done": true}'))
+    assert ok["output"]["result"] == {"done": True}
+    failed = run("failed", 60, lambda t, _: sfn.send_task_failure(taskToken=t, error="DeploymentFailed", cause="why"))
+    assert failed["output"]["error"] == {"Error": "DeploymentFailed", "Cause": None}  # the cause is dropped
+    timed_out = run("timeout", 1, lambda t, _: None)
+    assert timed_out["output"]["error"]["Error"] == "States.Timeout"
+    stopped = run("stopped", 60, lambda t, ex: sfn.stop_execution(executionArn=ex, error="Cancelled", cause="x"))
+    assert stopped["status"] == "ABORTED"

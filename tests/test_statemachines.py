@@ -55,7 +55,7 @@ def check_tasks(states: dict[str, Any], failure_next: str) -> None:
             assert f"step_{function_of(state)}" in functions, f"{name} invokes an unknown function"
             retry = state["Retry"][0]
             assert "TransientError" in retry["ErrorEquals"] and retry["BackoffRate"] > 1, name
-            catch = state["Catch"][0]
+            catch = state["Catch"][-1]
             failure_path = name == "RecordFailure"
             assert catch["ErrorEquals"] == ["States.ALL"]
             assert catch["ResultPath"] == ("$.fail_error" if failure_path else "$.error")  # keep the first error
@@ -86,20 +86,23 @@ def test_lambda_steps_follow_the_documented_order(kind: OpKind) -> None:
 
 @pytest.mark.parametrize("kind", list(OpKind))
 def test_every_task_retries_transient_errors_and_catches_to_the_failure_path(kind: OpKind) -> None:
-    functions = {f.name for f in chalice_app.app.pure_lambda_functions}
-    for name, state in load(kind.value)["States"].items():
-        if state["Type"] == "Task":
-            assert f"step_{function_of(state)}" in functions, f"{name} invokes an unknown function"
-            retry = state["Retry"][0]
-            assert "TransientError" in retry["ErrorEquals"] and retry["BackoffRate"] > 1, name
-            catch = state["Catch"][0]
-            failure_path = name == "RecordFailure"
-            assert catch["ErrorEquals"] == ["States.ALL"]
-            assert catch["ResultPath"] == ("$.fail_error" if failure_path else "$.error")  # keep the first error
-            assert catch["Next"] == ("OperationFailed" if failure_path else "RecordFailure")
-        if state["Type"] == "Wait":
-            assert state == {**state, "SecondsPath": "$.wait.interval_seconds"}, "waits come from the input"
-            assert "Seconds" not in state
+    check_tasks(load(kind.value)["States"], failure_next="OperationFailed")
+
+
+@pytest.mark.parametrize("kind", [k for k in OpKind if k is not OpKind.DESTROY])
+def test_deploy_and_build_waits_are_task_tokens_with_the_budget_as_timeout(kind: OpKind) -> None:
+    states = load(kind.value)["States"]
+    waits = {n: s for n, s in states.items() if s.get("Resource", "").endswith(".waitForTaskToken")}
+    assert waits
+    for state in waits.values():
+        assert state["TimeoutSecondsPath"] == "$.wait.timeout_seconds"
+        assert state["Parameters"]["Payload"] == {"state.$": "$", "task_token.$": "$$.Task.Token"}
+        timeout = state["Catch"][0]
+        assert timeout["ErrorEquals"] == ["States.Timeout"]
+        check = states[timeout["Next"]]
+        assert function_of(check) == function_of(state).replace("wait_", "check_")  # one describe call decides
+        assert check["Next"] == state["Next"]
+    assert not [n for n, s in states.items() if s["Type"] == "Wait" and ("Build" in n or "Deployment" in n)]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)

@@ -45,3 +45,26 @@ class StepFunctionsExecutor:
     def stop(self, execution_arn: str, cause: str) -> None:
         with translated():
             self._sfn.stop_execution(executionArn=execution_arn, error="Cancelled", cause=cause[:256])
+
+
+class TaskTokens:
+    """Sends a waiting state's result. A token already closed (timed out, execution stopped) is not an error."""
+
+    GONE = ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist")
+
+    def __init__(self, client: Any) -> None:
+        self._sfn = client
+
+    def success(self, token: str, output: dict[str, Any]) -> None:
+        self._send(lambda: self._sfn.send_task_success(taskToken=token, output=json.dumps(output)))
+
+    def failure(self, token: str, error: str, cause: str) -> None:
+        self._send(lambda: self._sfn.send_task_failure(taskToken=token, error=error[:256], cause=cause[:32768]))
+
+    def _send(self, call: Any) -> None:
+        try:
+            with translated():
+                call()
+        except ClientError as exc:
+            if error_code(exc) not in self.GONE:
+                raise

@@ -180,3 +180,61 @@ def is_newer(push: ImagePush, stored: PushRecord | None) -> bool:
     if push.digest == stored.digest:
         return False
     return push.pushed_at >= stored.pushed_at
+
+
+ECS_DEPLOYMENT_PATTERN: dict[str, Any] = {
+    "source": ["aws.ecs"],
+    "detail-type": ["ECS Deployment State Change"],
+    "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"]},
+}
+CODEBUILD_PATTERN: dict[str, Any] = {
+    "source": ["aws.codebuild"],
+    "detail-type": ["CodeBuild Build State Change"],
+    "detail": {"build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"]},
+}
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """What an event says about something a step waits for."""
+
+    key: str  # deployment#<id> | build#<id>
+    ok: bool
+    reason: str
+
+
+def _detail(event: Any, source: str, detail_type: str) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise MalformedEvent("the event is not a JSON object")
+    if event.get("source") != source or event.get("detail-type") != detail_type:
+        raise MalformedEvent(f"not a {detail_type} event: source={event.get('source')!r}")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise MalformedEvent("the event has no 'detail' object")
+    return detail
+
+
+def parse_ecs_deployment(event: Any) -> WaitResult | None:
+    """COMPLETED or FAILED of one deployment id; None for other deployment events (IN_PROGRESS)."""
+    detail = _detail(event, "aws.ecs", "ECS Deployment State Change")
+    name, deployment_id = detail.get("eventName"), detail.get("deploymentId")
+    if name not in ("SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"):
+        return None
+    if not isinstance(deployment_id, str) or not deployment_id:
+        raise MalformedEvent("detail.deploymentId is missing")
+    reason = str(detail.get("reason") or "")
+    ok = name == "SERVICE_DEPLOYMENT_COMPLETED"
+    return WaitResult(f"deployment#{deployment_id}", ok, reason or f"deployment {deployment_id} {name}")
+
+
+def parse_codebuild_state(event: Any) -> WaitResult | None:
+    """The end of one build; None while it runs."""
+    detail = _detail(event, "aws.codebuild", "CodeBuild Build State Change")
+    status, build_id = detail.get("build-status"), detail.get("build-id")
+    if status not in ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
+        return None
+    if not isinstance(build_id, str) or not build_id:
+        raise MalformedEvent("detail.build-id is missing")
+    short = build_id.rsplit("build/", 1)[-1]
+    phase = detail.get("current-phase") or "?"
+    return WaitResult(f"build#{short}", status == "SUCCEEDED", f"build {short} ended {status} in phase {phase}")

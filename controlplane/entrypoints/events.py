@@ -13,10 +13,20 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent
 
 from controlplane import container
-from controlplane.domain.events import ECR_PUSH_PATTERN, MalformedEvent, parse_ecr_push
+from controlplane.domain.events import (
+    CODEBUILD_PATTERN,
+    ECR_PUSH_PATTERN,
+    ECS_DEPLOYMENT_PATTERN,
+    MalformedEvent,
+    WaitResult,
+    parse_codebuild_state,
+    parse_ecr_push,
+    parse_ecs_deployment,
+)
 from controlplane.domain.schedule import run_id
 from controlplane.errors import TransientError
 from controlplane.observability import logger
+from controlplane.waits import Outcome
 
 events = Blueprint(__name__)
 
@@ -65,6 +75,34 @@ def on_ecr_push(event: CloudWatchEvent) -> dict[str, Any]:
     if not outcomes:
         logger.info("ECR push matches no environment's deploy_on_push policy", extra={"push": push.to_dict()})
     return {"outcome": "handled", "environments": outcomes}
+
+
+def _resolve(event: CloudWatchEvent, parse: Any, error: str) -> dict[str, Any]:
+    try:
+        result: WaitResult | None = parse(event.to_dict())
+    except MalformedEvent as exc:
+        logger.warning("malformed event dropped", extra={"reason": str(exc)})
+        return {"outcome": "dropped", "reason": str(exc)}
+    if result is None:
+        return {"outcome": "ignored"}
+    outcome = Outcome(ok=result.ok, error="" if result.ok else error, message=result.reason)
+    resolved = container.current().waits.resolve(result.key, outcome)
+    logger.info("wait outcome", extra={"key": result.key, "ok": result.ok, "waiting_step_resolved": resolved})
+    return {"outcome": "resolved" if resolved else "stored", "key": result.key}
+
+
+@_lenient
+@events.on_cw_event(ECS_DEPLOYMENT_PATTERN, name="on_ecs_deployment")
+def on_ecs_deployment(event: CloudWatchEvent) -> dict[str, Any]:
+    """Resolves the deploy or provision waiting for this deployment id (stored first if it is not waiting yet)."""
+    return _resolve(event, parse_ecs_deployment, "DeploymentFailed")
+
+
+@_lenient
+@events.on_cw_event(CODEBUILD_PATTERN, name="on_codebuild_state")
+def on_codebuild_state(event: CloudWatchEvent) -> dict[str, Any]:
+    """Resolves the build or provision waiting for this build."""
+    return _resolve(event, parse_codebuild_state, "BuildFailed")
 
 
 # schedules: errors are raised (Lambda retries the same event; the run id comes from its time, so a retry is the

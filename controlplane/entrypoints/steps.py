@@ -19,6 +19,8 @@ steps = Blueprint(__name__)
 def _register(step: str) -> Any:
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: State, context: Any) -> State:
+        if "task_token" in event and "state" in event:  # a .waitForTaskToken task: {"state": $, "task_token": ...}
+            event = {**event["state"], "task_token": event["task_token"]}
         logger.append_keys(operation_id=event.get("operation_id"), environment=event.get("environment"), step=step)
         outcome = "StepFailed"
         try:
@@ -43,11 +45,13 @@ step_check_base = _register("check_base")
 step_ensure_image = _register("ensure_image")
 step_start_build = _register("start_build")
 step_wait_build = _register("wait_build")
+step_check_build = _register("check_build")
 step_record_build = _register("record_build")
 step_resolve_image = _register("resolve_image")
 step_register_task_definition = _register("register_task_definition")
 step_apply_service = _register("apply_service")
 step_wait_deployment = _register("wait_deployment")
+step_check_deployment = _register("check_deployment")
 step_health_check = _register("health_check")
 step_snapshot = _register("snapshot")
 step_scale_down = _register("scale_down")

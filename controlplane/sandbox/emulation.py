@@ -14,6 +14,8 @@
 |                                                     | ECR (tag = IMAGE_TAG); a source version starting with     |
 |                                                     | ``fail`` fails the build                                   |
 | DynamoDB writes are not atomic across threads       | conditional writes are serialised (DynamoDB is atomic)    |
+| StopExecution does not end a waitForTaskToken state | stopping an execution also interrupts its pending task    |
+|                                                     | tokens, so it is ABORTED at once, as in AWS                |
 | ECR PutImage emits no event                         | a successful PutImage emits ``ecr-push`` (the sandbox's   |
 |                                                     | EventBridge turns it into the ``ECR Image Action`` event) |
 
@@ -44,6 +46,8 @@ from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 from moto.logs.models import logs_backends
+from moto.stepfunctions.parser.asl.eval.environment import Environment as SfnEnvironment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 CIRCUIT_BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 
@@ -430,6 +434,8 @@ def install(emulator: Emulator) -> Emulator:
             "CodeBuildBackend.start_build": CodeBuildBackend.start_build,
             "CodeBuildBackend.batch_get_builds": CodeBuildBackend.batch_get_builds,
             "ECRBackend.put_image": ECRBackend.put_image,
+            "SfnEnvironment.set_stop": SfnEnvironment.set_stop,
+            "SfnEnvironment.set_error": SfnEnvironment.set_error,
         }
     )
     ORIGINALS.update({f"DynamoDBBackend.{n}": getattr(DynamoDBBackend, n) for n in _ATOMIC})
@@ -565,6 +571,24 @@ def install(emulator: Emulator) -> Emulator:
         return image
 
     ECRBackend.put_image = patched_put_image  # type: ignore[method-assign]
+
+    set_stop = SfnEnvironment.set_stop
+
+    def patched_set_stop(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = set_stop(self, *args, **kwargs)
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()  # a state waiting for a task token sees the stop now, not at its timeout
+        return result
+
+    set_error = SfnEnvironment.set_error
+
+    def patched_set_error(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self._program_state, ProgramStopped):  # a stopped execution stays ABORTED
+            return None
+        return set_error(self, *args, **kwargs)
+
+    SfnEnvironment.set_stop = patched_set_stop  # type: ignore[method-assign]
+    SfnEnvironment.set_error = patched_set_error  # type: ignore[method-assign]
     CodeBuildResponse.start_build = patched_response_start_build  # type: ignore[method-assign]
     CodeBuildBackend.start_build = patched_start_build  # type: ignore[method-assign]
     CodeBuildBackend.batch_get_builds = patched_batch_get_builds  # type: ignore[method-assign]

@@ -64,6 +64,34 @@ def ecr_push_event(account: str, region: str, repository: str, digest: str, tag:
     return envelope("aws.ecr", "ECR Image Action", detail, account, region, [])
 
 
+def ecs_deployment_event(
+    account: str, region: str, service_arn: str, deployment_id: str, state: str, reason: str
+) -> dict[str, Any]:
+    failed = state == "FAILED"
+    detail = {
+        "eventType": "ERROR" if failed else "INFO",
+        "eventName": "SERVICE_DEPLOYMENT_FAILED" if failed else "SERVICE_DEPLOYMENT_COMPLETED",
+        "deploymentId": deployment_id,
+        "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "reason": reason,
+    }
+    return envelope("aws.ecs", "ECS Deployment State Change", detail, account, region, [service_arn])
+
+
+def codebuild_event(account: str, region: str, build_id: str, project: str, status: str) -> dict[str, Any]:
+    arn = f"arn:aws:codebuild:{region}:{account}:build/{build_id}"
+    detail = {
+        "build-status": status,
+        "project-name": project,
+        "build-id": arn,
+        "additional-information": {"build-complete": True, "initiator": "cart-controlplane"},
+        "current-phase": "COMPLETED",
+        "current-phase-context": "[]",
+        "version": "1",
+    }
+    return envelope("aws.codebuild", "CodeBuild Build State Change", detail, account, region, [arn])
+
+
 def scheduled_event(account: str, region: str, rule_arn: str) -> dict[str, Any]:
     return envelope("aws.events", "Scheduled Event", {}, account, region, [rule_arn])
 
@@ -114,6 +142,22 @@ class EventRouter:
                 ecr_push_event(
                     detail["account"], detail["region"], detail["repository"], detail["digest"], detail.get("tag")
                 )
+            )
+        elif kind == "ecs-deployment":
+            service = detail["service"]
+            self.put(
+                ecs_deployment_event(
+                    self.account,
+                    self.region,
+                    str(service.arn),
+                    detail["deployment_id"],
+                    detail["state"],
+                    detail["reason"],
+                )
+            )
+        elif kind == "codebuild":
+            self.put(
+                codebuild_event(self.account, self.region, detail["build_id"], detail["project"], detail["status"])
             )
 
     # delivery -----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 | newest push | ENV#<name>    | PUSH |                 |                        |
 | keep-alive  | ENV#<name>    | KEEPALIVE | KEEPALIVES | <name>                 |
 | snapshot    | ENV#<name>    | SNAPSHOT |              |                        |
+| task token  | WAIT#<key>    | WAIT |                 |                        |
 
 Documents are stored as JSON strings; step records live in a map attribute so each step is one small update.
 The lock and every "create" are conditional writes.
@@ -26,6 +27,7 @@ from controlplane.domain.schedule import Snapshot
 from controlplane.ports import LockHeld, OperationExists
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+WAIT_TTL_SECONDS = 3 * 24 * 3600
 
 
 def _s(value: str) -> dict[str, str]:
@@ -406,6 +408,38 @@ class DynamoStore:
                 return False
             raise
         return True
+
+    # task tokens ----------------------------------------------------------------------------------------------
+    def _wait_update(self, key: str, expr: str, values: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+        with translated():
+            item = self._db.update_item(
+                TableName=self._table,
+                Key={"pk": _s(f"WAIT#{key}"), "sk": _s("WAIT")},
+                UpdateExpression=expr,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        out: dict[str, Any] = {k: item[k]["S"] for k in ("token", "operation_id", "step") if k in item}
+        if "outcome" in item:
+            out["outcome"] = json.loads(item["outcome"]["S"])
+        return out
+
+    def register_wait(self, key: str, token: str, operation_id: str, step: str, now: float) -> dict[str, Any]:
+        return self._wait_update(
+            key,
+            "SET #t = :t, #o = :o, #s = :s, #ttl = :ttl",
+            {":t": _s(token), ":o": _s(operation_id), ":s": _s(step), ":ttl": {"N": str(int(now + WAIT_TTL_SECONDS))}},
+            {"#t": "token", "#o": "operation_id", "#s": "step", "#ttl": "ttl"},
+        )
+
+    def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:
+        return self._wait_update(
+            key,
+            "SET #x = :x, #ttl = :ttl",
+            {":x": _s(json.dumps(outcome, sort_keys=True)), ":ttl": {"N": str(int(now + WAIT_TTL_SECONDS))}},
+            {"#x": "outcome", "#ttl": "ttl"},
+        )
 
 
 def create_registry_table(client: Any, table: str) -> None:

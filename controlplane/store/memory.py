@@ -21,6 +21,7 @@ class MemoryStore:
         self._pushes: dict[str, PushRecord] = {}
         self._keep_alives: dict[str, float] = {}
         self._snapshots: dict[str, Snapshot] = {}
+        self._waits: dict[str, dict[str, Any]] = {}
         self._mutex = threading.Lock()
 
     def get_environment(self, name: str) -> Environment | None:
@@ -146,3 +147,15 @@ class MemoryStore:
                 return False
             self._snapshots[environment] = dataclasses.replace(stored, state=state)
             return True
+
+    def register_wait(self, key: str, token: str, operation_id: str, step: str, now: float) -> dict[str, Any]:
+        with self._mutex:
+            item = self._waits.setdefault(key, {})
+            item.update(token=token, operation_id=operation_id, step=step)
+            return dict(item)
+
+    def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:
+        with self._mutex:
+            item = self._waits.setdefault(key, {})
+            item["outcome"] = outcome
+            return dict(item)

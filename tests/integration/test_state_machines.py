@@ -220,12 +220,55 @@ class TestTransientFailures:
 
 class TestWaitsAndCancel:
     def test_a_wait_that_runs_out_of_budget_times_out(self, aws: MotoWorld) -> None:
+        # GIVEN a rollout slower than the wait's budget
         provisioned(aws)
         aws.emulator.deploy_seconds = 60
         op = aws.run("deploy", body={"wait": {"interval_seconds": 1, "timeout_seconds": 1}})
-        assert op.status is OpStatus.TIMED_OUT and op.error["step"] == "wait_deployment"
+        # THEN no event ends the wait; one describe call (check_deployment) finds it still rolling: TIMED_OUT
+        assert op.status is OpStatus.TIMED_OUT and op.error["step"] == "check_deployment"
+        wait = op.step("wait_deployment")
+        assert wait is not None and wait.error == "no event within the wait's timeout budget"
         assert aws.service.get_environment("dev").status is EnvStatus.READY
         assert_unlocked(aws)
+
+    def test_a_lost_event_is_decided_by_one_describe_call_when_the_budget_ends(self, aws: MotoWorld) -> None:
+        # GIVEN ECS completes the rollout but its event never arrives (EventBridge is best effort)
+        provisioned(aws)
+        aws.emulator.listeners.remove(aws.router.on_emulated)
+        try:
+            op = aws.run("deploy", body={"wait": {"interval_seconds": 1, "timeout_seconds": 1}})
+        finally:
+            aws.emulator.listeners.append(aws.router.on_emulated)
+        # THEN the wait ends with the budget and the describe call finds it COMPLETED: the deploy succeeds
+        assert op.status is OpStatus.SUCCEEDED, op.error
+        assert [s.name for s in op.steps if s.name.startswith(("wait_", "check_"))] == [
+            "wait_deployment",
+            "check_deployment",
+        ]
+
+    def test_a_slow_rollout_takes_as_many_state_transitions_as_a_quick_one(self, aws: MotoWorld) -> None:
+        # GIVEN one deploy whose rollout is instant and one that takes 2 s
+        provisioned(aws)
+        sfn = aws.client("stepfunctions")
+
+        def transitions(deploy_seconds: float) -> tuple[int, float]:
+            aws.emulator.deploy_seconds = deploy_seconds
+            started = time.time()
+            op = aws.run("deploy", body={"wait": {"interval_seconds": 1, "timeout_seconds": 60}})
+            assert op.status is OpStatus.SUCCEEDED, op.error
+            took = time.time() - started
+            deadline = time.time() + 10  # the unlock step records the end a moment before the execution ends
+            while sfn.describe_execution(executionArn=op.execution_arn)["status"] == "RUNNING":
+                assert time.time() < deadline
+                time.sleep(0.02)
+            events = sfn.get_execution_history(executionArn=op.execution_arn, maxResults=1000)["events"]
+            return len(events), took
+
+        quick, quick_took = transitions(0)
+        slow, slow_took = transitions(2)
+        # THEN the slow one took longer but its history has exactly as many events: no polling loop
+        assert slow_took > quick_took + 1
+        assert slow == quick
 
     def test_cancel_aborts_the_execution_and_frees_the_environment(self, aws: MotoWorld) -> None:
         provisioned(aws)
