@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     return serve(args)
 
 
-SCHEDULES = {"nightly-teardown": "nightly_teardown", "morning-restore": "morning_restore"}
+SCHEDULES = {
+    "nightly-teardown": "nightly_teardown",
+    "morning-restore": "morning_restore",
+    "teardown-reminder": "teardown_reminder",
+}
 
 
 def fire_schedule(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.aws.clients import client
+from controlplane.aws.notify import SnsNotifier
 from controlplane.aws.platform import Clients, Platform
 from controlplane.aws.sfn import StepFunctionsExecutor, TaskTokens
 from controlplane.domain.model import OpKind
@@ -86,11 +87,17 @@ def build(
     platform = Platform(clients, s.contract_prefix)
     sfn = c("stepfunctions")
     executor = LazyExecutor(s, sfn, c("sts"))
+    notifier = SnsNotifier(c("sns"), c("sts"), s.region)
     service = ControlService(
-        store, executor, s, clock, inventory=lambda name: platform.inventory(platform.read_contract(name))
+        store,
+        executor,
+        s,
+        clock,
+        inventory=lambda name: platform.inventory(platform.read_contract(name)),
+        notifier=notifier,
     )
     waits = Waits(store, TaskTokens(sfn), clock)
-    deps = Deps(store, platform, clock, on_released=service.start_pending_push, waits=waits)
+    deps = Deps(store, platform, clock, on_released=service.start_pending_push, waits=waits, notifier=notifier)
     return Container(settings=s, store=store, platform=platform, service=service, deps=deps, waits=waits)
 
 

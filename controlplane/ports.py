@@ -113,6 +113,12 @@ class Store(Protocol):
         ...
 
 
+class Notifier(Protocol):
+    def publish(self, topic: str, subject: str, message: dict[str, Any]) -> bool:
+        """Publish to an SNS topic (name or ARN); False if it could not be delivered (logged)."""
+        ...
+
+
 class Executor(Protocol):
     """Runs operations as state machine executions."""
 

@@ -21,6 +21,7 @@ from controlplane.domain.model import (
     seed_environments,
     status_after_failure,
 )
+from controlplane.domain.notifications import teardown_reminder
 from controlplane.domain.plans import Inventory, destroy_plan
 from controlplane.domain.schedule import iso, keep_alive_request, restore_selection, teardown_selection
 from controlplane.errors import (
@@ -33,7 +34,8 @@ from controlplane.errors import (
     OperationInProgress,
     ValidationFailed,
 )
-from controlplane.ports import Clock, Executor, LockHeld, OperationExists, Store
+from controlplane.notify import notify_end
+from controlplane.ports import Clock, Executor, LockHeld, Notifier, OperationExists, Store
 from controlplane.settings import Settings
 
 VALIDATORS: dict[OpKind, Callable[[Any], dict[str, Any]]] = {
@@ -66,12 +68,14 @@ class ControlService:
         settings: Settings,
         clock: Clock = time.time,
         inventory: Callable[[str], Inventory] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.settings = settings
         self.clock = clock
         self._inventory = inventory
+        self.notifier = notifier
         self._seeded = False
 
     # environments -------------------------------------------------------------------------------------------
@@ -254,9 +258,10 @@ class ControlService:
         final = {"SUCCEEDED": OpStatus.FAILED, "FAILED": OpStatus.FAILED}.get(status, OpStatus(status))
         self._settle_environment(op)
         self.store.release_lock(op.environment, op.id)
-        self.store.finish_operation(
+        if self.store.finish_operation(
             op.id, final, self.clock(), {"message": f"the execution ended ({status}) without recording an outcome"}
-        )
+        ):
+            notify_end(self.store, self.notifier, op.id)
         return self.store.get_operation(op.id) or op
 
     def _settle_environment(self, op: Operation) -> None:
@@ -291,7 +296,8 @@ class ControlService:
             self.executor.stop(op.execution_arn, f"cancelled through the API at {self.clock():.0f}")
         self._settle_environment(op)
         self.store.release_lock(op.environment, op_id)
-        self.store.finish_operation(op_id, OpStatus.ABORTED, self.clock(), {"message": "cancelled through the API"})
+        if self.store.finish_operation(op_id, OpStatus.ABORTED, self.clock(), {"message": "cancelled through the API"}):
+            notify_end(self.store, self.notifier, op_id)
         self.start_pending_push(op.environment)
         return self.store.get_operation(op_id) or op
 
@@ -470,3 +476,15 @@ class ControlService:
         for op in ops:
             self.store.set_execution(op.id, arn)
         return result | {"execution_arn": arn}
+
+    def teardown_reminder(self) -> dict[str, Any]:
+        """Tell each environment the nightly run will tear down (and that names a topic) how to keep it."""
+        sent: list[str] = []
+        until = iso(self.clock() + 24 * 3600)
+        for env in self.teardown_candidates():
+            if not env.settings.notification_topic or self.notifier is None:
+                continue
+            subject, message = teardown_reminder(env, self.settings.nightly_teardown_schedule, until)
+            if self.notifier.publish(env.settings.notification_topic, subject, message):
+                sent.append(env.name)
+        return {"reminded": sent}

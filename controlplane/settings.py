@@ -18,6 +18,7 @@ class Settings:
     wait_timeout_seconds: int
     lock_margin_seconds: int
     morning_restore_enabled: bool = True
+    nightly_teardown_schedule: str = "cron(0 20 ? * MON-FRI *)"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -33,6 +34,7 @@ class Settings:
             wait_timeout_seconds=int(e.get("WAIT_TIMEOUT_SECONDS", "1800")),
             lock_margin_seconds=int(e.get("LOCK_MARGIN_SECONDS", "300")),
             morning_restore_enabled=e.get("MORNING_RESTORE_ENABLED", "true").lower() != "false",
+            nightly_teardown_schedule=e.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)"),
         )
 
     def state_machine_prefix_for(self, account_id: str) -> str:

@@ -38,8 +38,9 @@ from controlplane.errors import (
     StepError,
     WaitTimeout,
 )
+from controlplane.notify import notify_end
 from controlplane.observability import logger
-from controlplane.ports import Clock, LockHeld, Store
+from controlplane.ports import Clock, LockHeld, Notifier, Store
 from controlplane.waits import Waits, build_key, deployment_key
 
 State = dict[str, Any]
@@ -54,6 +55,7 @@ class Deps:
     # Called with the environment's name after an operation released its lock: starts a queued push.
     on_released: Callable[[str], Any] | None = None
     waits: Waits | None = None  # task-token waits (deployments, builds)
+    notifier: Notifier | None = None  # the operation's end, to the environment's SNS topic
 
 
 def _released(d: Deps, environment: str) -> None:
@@ -153,6 +155,7 @@ def unlock(d: Deps, state: State) -> Updates:
     """Release the lock, then mark the operation SUCCEEDED: whoever sees it finished can start the next one."""
     d.store.release_lock(state["environment"], state["operation_id"])
     d.store.finish_operation(state["operation_id"], OpStatus.SUCCEEDED, d.clock(), result=state["ctx"].get("result"))
+    notify_end(d.store, d.notifier, state["operation_id"])
     _released(d, state["environment"])
     return {}
 
@@ -182,6 +185,7 @@ def fail(d: Deps, state: State) -> Updates:
         d.clock(),
         error={"step": failed.name if failed else None, "code": name, "message": message},
     )
+    notify_end(d.store, d.notifier, state["operation_id"])
     _released(d, state["environment"])
     return {"failed_step": failed.name if failed else None}
 

@@ -78,6 +78,7 @@ class EnvSettings:
     nightly_teardown: bool = False
     deploy_on_push: DeployOnPush | None = None
     protected: bool = False
+    notification_topic: str | None = None  # SNS topic name or ARN: operation ends and teardown reminders
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +86,7 @@ class EnvSettings:
             "nightly_teardown": self.nightly_teardown,
             "deploy_on_push": self.deploy_on_push.to_dict() if self.deploy_on_push else None,
             "protected": self.protected,
+            "notification_topic": self.notification_topic,
         }
 
     @classmethod
@@ -96,17 +98,20 @@ class EnvSettings:
             nightly_teardown=bool(data.get("nightly_teardown", False)),
             deploy_on_push=DeployOnPush.from_dict(dop) if dop else None,
             protected=bool(data.get("protected", False)),
+            notification_topic=data.get("notification_topic"),
         )
 
 
 def default_settings(name: str, tier: Tier) -> EnvSettings:
     """What a new environment of a tier starts with (the seed's table)."""
+    topic = f"cart-service-{name}-notifications"
     if tier is Tier.DEV:
         return EnvSettings(
             nightly_teardown=True,
             deploy_on_push=DeployOnPush(match="exact", pattern="latest", repository=f"cart-service-{name}"),
+            notification_topic=topic,
         )
-    return EnvSettings()
+    return EnvSettings(notification_topic=topic)
 
 
 @dataclass(frozen=True)

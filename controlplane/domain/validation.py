@@ -21,6 +21,7 @@ SOURCE_VERSION_RE = re.compile(r"^[A-Za-z0-9_./@^~-]{1,255}$")
 OPERATION_ID_RE = re.compile(r"^[a-z]+-[a-z0-9-]{1,70}$")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MATCH_KINDS = ("exact", "glob", "semver")
+TOPIC_RE = re.compile(r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,256}$")
 
 
 class InvalidInput(ValueError):
@@ -202,7 +203,7 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
 def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier, EnvSettings]:
     """Apply a PUT body onto current settings. Returns the (possibly new) tier and the new settings."""
     body = check_object(body)
-    _only_keys(body, {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected"})
+    _only_keys(body, {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic"})
     if "tier" in body:
         tier = check_tier(body["tier"])
     changes: dict[str, Any] = {}
@@ -218,6 +219,11 @@ def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier,
             changes[flag] = body[flag]
     if "deploy_on_push" in body:
         changes["deploy_on_push"] = deploy_on_push(body["deploy_on_push"])
+    if "notification_topic" in body:
+        topic = body["notification_topic"]
+        if topic is not None and (not isinstance(topic, str) or not TOPIC_RE.match(topic)):
+            raise InvalidInput("notification_topic must be null, an SNS topic name, or an SNS topic ARN")
+        changes["notification_topic"] = topic
     settings = EnvSettings(**{**current.__dict__, **changes})
     check_desired_count(settings.desired_count, tier)
     return tier, settings

@@ -33,6 +33,7 @@ events = Blueprint(__name__)
 # Read when the app is packaged (chalice package turns them into the rules' schedule expressions).
 NIGHTLY_TEARDOWN_SCHEDULE = os.environ.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)")
 MORNING_RESTORE_SCHEDULE = os.environ.get("MORNING_RESTORE_SCHEDULE", "cron(0 6 ? * MON-FRI *)")
+TEARDOWN_REMINDER_SCHEDULE = os.environ.get("TEARDOWN_REMINDER_SCHEDULE", "cron(30 19 ? * MON-FRI *)")
 
 
 class RawEvent(CloudWatchEvent):
@@ -118,4 +119,11 @@ def nightly_teardown(event: CloudWatchEvent) -> dict[str, Any]:
 def morning_restore(event: CloudWatchEvent) -> dict[str, Any]:
     result = container.current().service.morning_restore(run_id(event.time))
     logger.info("morning restore", extra=result)
+    return result
+
+
+@events.schedule(TEARDOWN_REMINDER_SCHEDULE, name="teardown_reminder", description="Warn before the teardown")
+def teardown_reminder(event: CloudWatchEvent) -> dict[str, Any]:
+    result = container.current().service.teardown_reminder()
+    logger.info("teardown reminder", extra=result)
     return result

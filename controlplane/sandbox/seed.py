@@ -185,6 +185,12 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         log_retention_days=14,
         profile=tier_profile(tier),
     )
+    # the environment's notification topic, and an inbox queue subscribed to it (read it with sqs receive-message)
+    sns, sqs = make("sns"), make("sqs")
+    topic = sns.create_topic(Name=f"{name}-notifications", Tags=tags)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"{name}-notifications-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
     ssm.put_parameter(
         Name=contract_parameter_name(contract_prefix, env),
         Type="String",

@@ -176,7 +176,7 @@ class TestModel:
 
     def test_default_settings_by_tier(self) -> None:
         assert default_settings("pr-1", Tier.DEV).deploy_on_push is not None
-        assert default_settings("x", Tier.PROD) == EnvSettings()
+        assert default_settings("x", Tier.PROD) == EnvSettings(notification_topic="cart-service-x-notifications")
 
 
 class TestDestroyPlan:
