@@ -30,6 +30,7 @@ TARGET_PREFIXES = {
 }
 _CREDENTIAL = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")
+_APP_ID = re.compile(r"(?:^|\s)app/(\S+)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Call:
     service: str
     operation: str
     seconds: float = 0.0  # time the emulated AWS took to answer (the WSGI call)
+    app_id: str = ""  # the SDK's app id from the User-Agent (AWS_SDK_UA_APP_ID), "" when none
 
     @property
     def name(self) -> str:
@@ -113,10 +115,11 @@ def install(log: CallLog) -> None:
                 service, operation = classify(environ)
             except Exception:  # counting must never break the emulated AWS
                 service, operation = "unknown", "unclassified"
+            found = _APP_ID.search(str(environ.get("HTTP_USER_AGENT", "")))
             t0 = time.time()
             try:
                 return super().__call__(environ, start_response)
             finally:
-                log.add(Call(t0, service, operation, time.time() - t0))
+                log.add(Call(t0, service, operation, time.time() - t0, found.group(1) if found else ""))
 
     setattr(tms, "DomainDispatcherApplication", CountingApplication)  # noqa: B010

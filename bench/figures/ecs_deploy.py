@@ -20,6 +20,7 @@ from bench.stats import ratio, summary
 
 ENV = "dev"
 NAME = f"cart-service-{ENV}"
+APP_ID = "ecs-deploy-bench"  # ecs-deploy's requests carry it in their User-Agent (AWS_SDK_UA_APP_ID)
 
 
 def ecs_cli() -> str | None:
@@ -44,6 +45,7 @@ def _env(b: Bench) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",
         "AWS_SESSION_TOKEN": "sandbox",
+        "AWS_SDK_UA_APP_ID": APP_ID,
     }
 
 
@@ -53,7 +55,9 @@ def run_ecs_deploy(b: Bench, cli: str, extra: list[str], timeout: int) -> dict[s
     t0 = time.time()
     out = subprocess.run(cmd, capture_output=True, text=True, env=_env(b), timeout=timeout + 120)
     seconds = time.time() - t0
-    calls = b.log.since(mark, b.log.mark())
+    window = b.log.since(mark, b.log.mark())
+    calls = [c for c in window if c.app_id == APP_ID]
+    meanwhile = [c for c in window if c.app_id != APP_ID]  # the control plane reacting to ECS's events
     text = (out.stdout + out.stderr).strip().splitlines()
     reported = next((line for line in reversed(text) if line.strip()), "")
     return {
@@ -64,6 +68,7 @@ def run_ecs_deploy(b: Bench, cli: str, extra: list[str], timeout: int) -> dict[s
         "api_calls": len(calls),
         "ecs_calls": sum(1 for c in calls if c.service == "ecs"),
         "by_operation": counts(calls),
+        "control_plane_calls_meanwhile": counts(meanwhile),
     }
 
 
@@ -90,6 +95,11 @@ def _side(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "outcomes": sorted({r["outcome"] for r in rows}),
         "message_last_run": rows[-1]["message"],
+        **(
+            {"control_plane_calls_meanwhile_last_run": rows[-1]["control_plane_calls_meanwhile"]}
+            if "control_plane_calls_meanwhile" in rows[-1]
+            else {}
+        ),
         **{k: summary([float(r[k]) for r in rows]) for k in keys},
         "by_operation_last_run": rows[-1]["by_operation"],
     }
