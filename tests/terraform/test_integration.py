@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from .conftest import REPO, TF_DIR, terraform_binary
+from .controlplane_run import run_controlplane, server_env
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -66,17 +67,22 @@ def _free_port() -> int:
     return port
 
 
-def _start_moto(log: pathlib.Path, patched: bool) -> tuple[subprocess.Popen[bytes], str]:
+def _start_moto(log: pathlib.Path, patched: bool, emulated: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     while port in (5000, 8000):
         port = _free_port()
-    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_PORT=str(port))
-    cmd = [sys.executable, str(HERE / "moto_patched_server.py")] if patched else [sys.executable, "-m", "moto.server"]
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
-        )
     url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_PORT=str(port))
+    if emulated:  # moto with the sandbox's emulation: the control plane's Lambda steps run in that process
+        env.update(server_env(url))
+        cmd = [sys.executable, "-m", "controlplane.sandbox.aws_server", "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        base = (
+            [sys.executable, str(HERE / "moto_patched_server.py")] if patched else [sys.executable, "-m", "moto.server"]
+        )
+        cmd = [*base, "-H", "127.0.0.1", "-p", str(port)]
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -101,6 +107,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Plain moto (the environment needs no patch)."""
     proc, url = _start_moto(tmp_path_factory.mktemp("moto") / "moto.log", patched=False)
+    try:
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def emulated_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto with the sandbox's emulation (controlplane.sandbox.aws_server), so the control plane can run in it."""
+    proc, url = _start_moto(tmp_path_factory.mktemp("moto-emulated") / "moto.log", patched=False, emulated=True)
     try:
         yield url
     finally:
@@ -191,18 +207,17 @@ class Tf:
 
 
 def run_controlplane_against(contract_env_endpoint: str, environment: str, contract: dict[str, Any]) -> None:
-    """HOOK for the control plane side: run its provision and destroy against what Terraform created.
+    """Run the control plane's provision and destroy against what Terraform created (see controlplane_run.py).
 
-    Called while the dev environment is up. `contract_env_endpoint` is the moto endpoint the environment lives in,
-    `contract` the document Terraform published at /cart-service/<environment>/contract.
-    TODO(control plane): provision `environment` (it must pass check_base against this real contract), assert the
-    ECS service exists in `contract["cluster_name"]`, then destroy it and assert nothing tagged
-    cart:managed-by=controlplane is left, so that `terraform destroy` below finds only Terraform's resources.
-    Note for that wiring: moto applies S3 bucket-policy Deny statements without their conditions, so the TLS-only
-    policy of contract["build_source_bucket"] denies uploads to the emulator; delete that bucket policy first (as
-    done for the state bucket) if the build step uploads a source zip.
+    The control plane is deployed into the same emulated AWS, provisions `environment` through its real state
+    machines (check_base passes against Terraform's resources and contract), then destroys it and leaves nothing
+    tagged cart:managed-by=controlplane, so that `terraform destroy` finds only Terraform's resources.
     """
-    return None
+    seen = run_controlplane(contract_env_endpoint, environment)
+    assert seen["service"].get("status") == "ACTIVE" and seen["service"].get("runningCount") == 1
+    assert seen["service"]["clusterArn"].endswith(f"cluster/{contract['cluster_name']}")
+    assert [s.name for s in seen["provision"].steps if s.name == "check_base"] == ["check_base"]
+    assert seen["leftovers"] == []
 
 
 # Attributes moto 5.2.5 reads back differently from what it was given, so a second plan against it shows them
@@ -247,8 +262,9 @@ def _boto(service: str, endpoint: str) -> Any:
 
 
 def test_backend_and_dev_apply_refuse_and_destroy(
-    moto_endpoint: str, terraform_env: dict[str, str], tmp_path: pathlib.Path
+    emulated_endpoint: str, terraform_env: dict[str, str], tmp_path: pathlib.Path
 ) -> None:
+    moto_endpoint = emulated_endpoint
     started = time.monotonic()
     work = tmp_path / "terraform"
     shutil.copytree(
