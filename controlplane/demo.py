@@ -4,6 +4,8 @@ independently through the emulated AWS APIs. Exits 0 only if every check held.""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +43,10 @@ class Demo:
         status, op = self.api.request(method, path, body)
         if status != 202:
             raise RuntimeError(f"{method} {path} returned {status}: {op}")
-        self.say(f"  operation {op['id']} ({op['kind']}) started")
+        return self.follow(op)
+
+    def follow(self, op: dict[str, Any]) -> dict[str, Any]:
+        self.say(f"  operation {op['id']} ({op['kind']}, trigger {op['trigger']}) started")
         shown: set[str] = set()
         while True:
             _, op = self.api.get(f"/operations/{op['id']}")
@@ -160,7 +165,10 @@ class Demo:
             t,
         )
 
-        self.section("5. Destroy dev: the plan first (dry run, nothing changes), then the real thing")
+        self.push_redeploy()
+        self.nightly_teardown_and_restore()
+
+        self.section("7. Destroy dev: the plan first (dry run, nothing changes), then the real thing")
         t = time.time()
         status, plan = self.api.post("/environments/dev/destroy?dry_run=true", {})
         for step in plan.get("steps", []):
@@ -176,7 +184,7 @@ class Demo:
         op = self.run_operation("POST", "/environments/dev/destroy", {})
         self.check("destroy dev", op["status"] == "SUCCEEDED", f"{op['status']}: {op.get('result')}", t)
 
-        self.section("6. Prove it: nothing of dev is left; staging, prod and the state backend are untouched")
+        self.section("8. Prove it: nothing of dev is left; staging, prod and the state backend are untouched")
         t = time.time()
         from controlplane import container
 
@@ -209,6 +217,90 @@ class Demo:
             t,
         )
         return all(c.ok for c in self.checks)
+
+    def push_redeploy(self) -> None:
+        self.section("5. Push an image tagged latest to ECR (boto3 put-image): the ECR event redeploys dev")
+        t = time.time()
+        layer = "sha256:" + hashlib.sha256(f"demo-{t}".encode()).hexdigest()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
+        }
+        image = self.box.client("ecr").put_image(
+            repositoryName="cart-service-dev", imageManifest=json.dumps(manifest), imageTag="latest"
+        )["image"]
+        digest = str(image["imageId"]["imageDigest"])
+        found: dict[str, Any] | None = None
+        while found is None and time.time() - t < 5:
+            _, listing = self.api.get("/environments/dev/operations?limit=5")
+            found = next((o for o in listing["operations"] if o["trigger"] == "ecr-push"), None)
+            time.sleep(0.1)
+        seen_after = time.time() - t
+        if found is None:
+            self.check("push redeploys dev", False, "no deploy started within 5 s of the push", t)
+            return
+        op = self.follow(found)
+        serving = self.image_of(self.service("dev").get("taskDefinition", ""))
+        self.check(
+            "push redeploys dev",
+            op["status"] == "SUCCEEDED" and op["params"] == {"image_digest": digest} and serving.endswith(digest),
+            f"deploy started {seen_after:.1f}s after the push, {op['status']}, ECS serves ...@{digest[7:19]}...",
+            t,
+        )
+        # the same event again (EventBridge is at-least-once) deploys nothing more
+        assert self.box.router is not None
+        delivered = [e for fn, e, _ in self.box.router.delivered if fn.endswith("on_ecr_push")]
+        if delivered:
+            self.box.router.put(delivered[-1])
+            self.box.router.wait_idle(timeout=5)
+        _, listing = self.api.get("/environments/dev/operations?limit=10")
+        pushes = [o for o in listing["operations"] if o["trigger"] == "ecr-push"]
+        self.check(
+            "duplicate event deploys once", len(pushes) == 1, f"{len(pushes)} push deploy(s) after a redelivery", t
+        )
+
+    def fire(self, schedule: str) -> dict[str, Any]:
+        """What `python -m controlplane sandbox fire` does: the schedule's function, with a scheduled event."""
+        from controlplane.sandbox.events import scheduled_event
+
+        assert self.box.world is not None
+        function = self.box.world.function_prefix + schedule
+        region, account = self.box.region, self.box.world.account
+        event = scheduled_event(account, region, f"arn:aws:events:{region}:{account}:rule/{function}")
+        response = self.box.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        return dict(json.loads(response["Payload"].read()))
+
+    def nightly_teardown_and_restore(self) -> None:
+        self.section("6. Nightly teardown (20:00 UTC on weekdays) and morning restore (06:00), fired now")
+        t = time.time()
+        svc = self.service("dev")
+        before = (svc.get("desiredCount"), self.image_of(svc.get("taskDefinition", "")))
+        night = self.fire("nightly_teardown")
+        self.say(f"  one execution: {night.get('execution_arn', '').rsplit(':', 1)[-1]}, skipped {night['skipped']}")
+        ops = [self.follow(self.api.get(f"/operations/{op_id}")[1]) for op_id in night["operations"]]
+        _, env = self.api.get("/environments/dev")
+        snap = (ops[0].get("result") or {}).get("snapshot") or {} if ops else {}
+        self.check(
+            "nightly teardown of dev only",
+            [o["environment"] for o in ops] == ["dev"]
+            and env["status"] == "destroyed"
+            and self.service("dev").get("status") == "INACTIVE",
+            f"dev destroyed, recorded desired {snap.get('desired_count')} and {str(snap.get('image_digest'))[:19]}...",
+            t,
+        )
+        t = time.time()
+        morning = self.fire("morning_restore")
+        ops = [self.follow(self.api.get(f"/operations/{op_id}")[1]) for op_id in morning["operations"]]
+        svc = self.service("dev")
+        after = (svc.get("desiredCount"), self.image_of(svc.get("taskDefinition", "")))
+        self.check(
+            "morning restore, exactly",
+            len(ops) == 1 and ops[0]["status"] == "SUCCEEDED" and after == before,
+            f"desired {after[0]}, image ...@{after[1].split('@')[-1][7:19]}... as before the night",
+            t,
+        )
 
     def section(self, title: str) -> None:
         self.say()

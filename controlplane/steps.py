@@ -480,7 +480,7 @@ def run_step(name: str, d: Deps, state: State) -> State:
         rec = StepRecord(
             **{**prev.__dict__, "status": StepStatus.RUNNING, "attempts": prev.attempts + 1, "error": None}
         )
-    if waiting:
+    if waiting and "task_token" not in state:  # a task-token wait is one call, not a poll
         rec = replace(rec, polls=max(rec.polls, 1))
     if prev is None or not waiting or prev.status is not StepStatus.RUNNING:
         d.store.record_step(op_id, rec)

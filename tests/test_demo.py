@@ -31,6 +31,10 @@ def test_demo_runs_the_whole_lifecycle_and_passes() -> None:
         "deploy v1.1.0",
         "broken deploy is FAILED",
         "previous image still serving",
+        "push redeploys dev",
+        "duplicate event deploys once",
+        "nightly teardown of dev only",
+        "morning restore, exactly",
         "dry run changes nothing",
         "destroy dev",
         "nothing of dev left",
@@ -38,4 +42,4 @@ def test_demo_runs_the_whole_lifecycle_and_passes() -> None:
         "state backend untouched",
     ):
         assert any(line.startswith(check) and "PASS" in line for line in lines), check
-    assert any(line.startswith("12/12 checks passed") for line in lines)
+    assert any(line.startswith("16/16 checks passed") for line in lines)

@@ -4,6 +4,7 @@ through the inbox queue subscribed to it)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from controlplane.domain.model import OpStatus
@@ -24,6 +25,16 @@ def inbox(aws: MotoWorld, env: str = "dev") -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
+def ended(aws: MotoWorld, *op_ids: str, timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+    """The operation-ended messages of these operations (published just after the operation is recorded)."""
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.time() + timeout
+    while set(op_ids) - set(found) and time.time() < deadline:
+        found |= {m["operation_id"]: m for m in inbox(aws) if m["type"] == "operation-ended"}
+        time.sleep(0.05)
+    return found
+
+
 def test_operation_ends_are_published_to_the_environments_topic(aws: MotoWorld) -> None:
     # WHEN dev is provisioned and a broken image is deployed
     ok = aws.run("provision", body={"source_version": "v1"})
@@ -32,7 +43,7 @@ def test_operation_ends_are_published_to_the_environments_topic(aws: MotoWorld) 
     failed = aws.run("deploy", body={"image_tag": "broken-1"})
     assert failed.status is OpStatus.FAILED
     # THEN each end is on dev's topic, with its status and, for the failure, the step and reason
-    ends = {m["operation_id"]: m for m in inbox(aws) if m["type"] == "operation-ended"}
+    ends = ended(aws, ok.id, failed.id)
     assert ends[ok.id]["status"] == "SUCCEEDED" and ends[ok.id]["kind"] == "provision"
     assert ends[failed.id]["status"] == "FAILED"
     assert ends[failed.id]["error"]["step"] == "wait_deployment"
@@ -41,8 +52,9 @@ def test_operation_ends_are_published_to_the_environments_topic(aws: MotoWorld) 
 
 
 def test_the_teardown_reminder_names_the_keep_alive_call(aws: MotoWorld) -> None:
-    assert aws.run("provision", body={"source_version": "v1"}).status is OpStatus.SUCCEEDED
-    inbox(aws)  # drop the provision's message
+    op = aws.run("provision", body={"source_version": "v1"})
+    assert op.status is OpStatus.SUCCEEDED
+    assert op.id in ended(aws, op.id)  # drain the provision's message
     response = aws.client("lambda").invoke(
         FunctionName=aws.world.function_prefix + "teardown_reminder",
         Payload=json.dumps(
