@@ -79,7 +79,25 @@ def test_handlers_import_in_a_clean_interpreter(package: Path, tmp_path: Path) -
     # THEN they all import, from the zip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(str(code))
-    assert len(handlers) == 24  # the API handler and 23 steps
+    assert len(handlers) == 33  # the API handler, 26 steps, 3 event handlers and 3 schedules
+
+
+def test_event_rules_and_schedules_are_in_the_template(package: Path) -> None:
+    template = json.loads((package / "sam.json").read_text())
+    events = {
+        name: event
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for name, event in (resource["Properties"].get("Events") or {}).items()
+    }
+    schedules = sorted(e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule")
+    assert schedules == ["cron(0 20 ? * MON-FRI *)", "cron(0 6 ? * MON-FRI *)", "cron(30 19 ? * MON-FRI *)"]
+    patterns = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "CloudWatchEvent"]
+    assert sorted(p["detail-type"][0] for p in patterns) == [
+        "CodeBuild Build State Change",
+        "ECR Image Action",
+        "ECS Deployment State Change",
+    ]
 
 
 def test_generated_api_requires_sigv4_everywhere_but_health(package: Path) -> None:
