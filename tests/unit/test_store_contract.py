@@ -78,3 +78,43 @@ def test_operations_newest_first_per_environment(store: Store) -> None:
 def test_idempotency_records(store: Store) -> None:
     assert store.remember_request("k", "fp1", "deploy-1", 0.0) is None
     assert store.remember_request("k", "fp2", "deploy-2", 1.0) == ("fp1", "deploy-1")
+
+
+def test_push_record_newest_wins_and_state_changes_only_for_that_digest(store: Store) -> None:
+    from controlplane.domain.events import PushRecord
+
+    def rec(digest: str, at: float) -> PushRecord:
+        return PushRecord("dev", digest, "latest", at, "pending", f"deploy-push-{digest}")
+
+    assert store.record_push(rec("a", 10.0)) is True
+    assert store.record_push(rec("a", 11.0)) is False  # same digest: a duplicate
+    assert store.record_push(rec("b", 9.0)) is False  # older: stale
+    assert store.record_push(rec("c", 10.0)) is True  # same second, another digest: the later arrival wins
+    assert store.set_push_state("dev", "a", "started") is False  # replaced by c
+    assert store.set_push_state("dev", "c", "started") is True
+    stored = store.get_push("dev")
+    assert stored is not None and (stored.digest, stored.state) == ("c", "started")
+
+
+def test_keep_alives_and_snapshots(store: Store) -> None:
+    from controlplane.domain.schedule import Snapshot
+
+    store.set_keep_alive("dev", 500.0)
+    assert store.keep_alives() == {"dev": 500.0}
+    assert store.clear_keep_alive("dev") is True and store.clear_keep_alive("dev") is False
+    snap = Snapshot("dev", 3, 2, 5, "sha256:" + "a" * 64, "destroy-n-dev", taken_at=1.0)
+    store.put_snapshot(snap)
+    assert store.get_snapshot("dev") == snap
+    assert store.set_snapshot_state("dev", "destroy-other", "torn_down") is False
+    assert store.set_snapshot_state("dev", "destroy-n-dev", "torn_down") is True
+    stored = store.get_snapshot("dev")
+    assert stored is not None and stored.state == "torn_down"
+
+
+def test_a_wait_item_joins_the_token_and_the_outcome_whichever_comes_first(store: Store) -> None:
+    first = store.record_wait_outcome("deployment#1", {"ok": True}, 1.0)
+    assert "token" not in first and first["outcome"] == {"ok": True}
+    joined = store.register_wait("deployment#1", "tok", "deploy-1", "wait_deployment", 2.0)
+    assert joined == {"token": "tok", "operation_id": "deploy-1", "step": "wait_deployment", "outcome": {"ok": True}}
+    alone = store.register_wait("build#2", "tok2", "build-1", "wait_build", 2.0)
+    assert "outcome" not in alone
