@@ -107,7 +107,9 @@ def serve(args: argparse.Namespace) -> int:
         f"  emulated AWS  {box.aws_endpoint}   (try: aws --endpoint-url {box.aws_endpoint} ecs list-clusters)\n"
         f"  environments  dev, staging, prod (base infrastructure seeded as Terraform would)\n"
         f"  note          IAM auth is not enforced locally (Chalice local fails open); in AWS every route\n"
-        f"                but /health needs SigV4. Emulated: Lambda in-process, ECS rollouts, CodeBuild.\n"
+        f"                but /health needs SigV4. Emulated: Lambda in-process, ECS rollouts, CodeBuild,\n"
+        f"                EventBridge (ECR push, ECS deployment and CodeBuild events reach the app's handlers).\n"
+        f"  schedules     python -m controlplane sandbox fire nightly-teardown|morning-restore|teardown-reminder\n"
         f"Stop with Ctrl-C.",
         flush=True,
     )

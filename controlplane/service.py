@@ -292,7 +292,9 @@ class ControlService:
         op = self.get_operation(op_id)
         if op.status.finished:
             raise Conflict(f"operation {op_id} already finished ({op.status.value})", status=op.status.value)
-        if op.execution_arn:
+        # An execution named after the operation is stopped. A shared one (the nightly teardown's or the morning
+        # restore's Map) goes on for the other environments: this one's next step sees it finished and stops.
+        if op.execution_arn and op.execution_arn.rsplit(":", 1)[-1] == op.id:
             self.executor.stop(op.execution_arn, f"cancelled through the API at {self.clock():.0f}")
         self._settle_environment(op)
         self.store.release_lock(op.environment, op_id)

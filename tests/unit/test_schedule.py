@@ -157,3 +157,11 @@ def test_morning_restore_can_be_disabled() -> None:
         MemoryStore(), FakeExecutor(), Settings.from_env({"MORNING_RESTORE_ENABLED": "false"}), lambda: NOW
     )
     assert "disabled" in svc.morning_restore("20261126t060000")["skipped"]
+
+
+def test_cancelling_one_environment_of_a_nightly_run_leaves_the_shared_execution_running(svc: ControlService) -> None:
+    result = svc.nightly_teardown("20261125t200000")
+    dev_op = next(o for o in result["operations"] if o.endswith("-dev"))
+    cancelled = svc.cancel(dev_op)
+    assert cancelled.status.value == "ABORTED" and svc.store.get_lock("dev") is None
+    assert isinstance(svc.executor, FakeExecutor) and svc.executor.stopped == []  # dev2's teardown goes on
