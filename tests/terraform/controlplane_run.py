@@ -17,20 +17,20 @@ import boto3
 
 STAGE = "tf"
 ACCOUNT = "123456789012"  # moto's default account
-REGION = "us-east-1"
+DEFAULT_REGION = "us-east-1"
 
 
-def server_env(endpoint: str) -> dict[str, str]:
+def server_env(endpoint: str, region: str = DEFAULT_REGION) -> dict[str, str]:
     """What the emulated AWS process needs in its environment to run the control plane's Lambda steps."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "CONTROLPLANE_STAGE": STAGE,
         "REGISTRY_TABLE": f"cart-controlplane-{STAGE}-registry",
-        "STATE_MACHINE_PREFIX": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:cart-controlplane-{STAGE}-",
+        "STATE_MACHINE_PREFIX": f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:cart-controlplane-{STAGE}-",
         "CONTRACT_PARAMETER_PREFIX": "/cart-service",
         "WAIT_INTERVAL_SECONDS": "1",
         "WAIT_TIMEOUT_SECONDS": "120",
@@ -40,20 +40,20 @@ def server_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def run_controlplane(endpoint: str, environment: str) -> dict[str, Any]:
+def run_controlplane(endpoint: str, environment: str, region: str = DEFAULT_REGION) -> dict[str, Any]:
     """Deploy the control plane into `endpoint`, provision then destroy `environment`; return what was seen."""
     from controlplane import container
     from controlplane.domain.model import OpKind, OpStatus
     from controlplane.sandbox.seed import seed_controlplane
     from controlplane.settings import Settings
 
-    env = server_env(endpoint)
+    env = server_env(endpoint, region)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
 
         def make(service: str) -> Any:
-            return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
+            return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
         seed_controlplane(make, STAGE, env["REGISTRY_TABLE"], env)
         box = container.build(Settings.from_env(env))

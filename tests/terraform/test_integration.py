@@ -74,7 +74,7 @@ def _start_moto(log: pathlib.Path, patched: bool, emulated: bool = False) -> tup
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_PORT=str(port))
     if emulated:  # moto with the sandbox's emulation: the control plane's Lambda steps run in that process
-        env.update(server_env(url))
+        env.update(server_env(url, REGION))
         cmd = [sys.executable, "-m", "controlplane.sandbox.aws_server", "--host", "127.0.0.1", "--port", str(port)]
     else:
         base = (
@@ -213,7 +213,7 @@ def run_controlplane_against(contract_env_endpoint: str, environment: str, contr
     machines (check_base passes against Terraform's resources and contract), then destroys it and leaves nothing
     tagged cart:managed-by=controlplane, so that `terraform destroy` finds only Terraform's resources.
     """
-    seen = run_controlplane(contract_env_endpoint, environment)
+    seen = run_controlplane(contract_env_endpoint, environment, REGION)
     assert seen["service"].get("status") == "ACTIVE" and seen["service"].get("runningCount") == 1
     assert seen["service"]["clusterArn"].endswith(f"cluster/{contract['cluster_name']}")
     assert [s.name for s in seen["provision"].steps if s.name == "check_base"] == ["check_base"]
