@@ -190,6 +190,43 @@ def test_put_image_against_the_sandbox_redeploys_dev_within_seconds(sandbox: Run
     assert sandbox.api.get("/environments/dev")[1]["image_digest"] == digest
 
 
+def test_aws_cli_put_image_produces_the_push_event_too(sandbox: Running) -> None:
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("the AWS CLI is not installed on this machine")
+    layer = "sha256:" + "c" * 64
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
+    }
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run(
+        [
+            *(aws, "--endpoint-url", sandbox.aws_endpoint, "ecr", "put-image"),
+            *("--repository-name", "cart-service-dev", "--image-tag", "latest"),
+            *("--image-manifest", json.dumps(manifest), "--output", "json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    if out.returncode != 0 and "No module named" in out.stderr:
+        pytest.skip(f"the AWS CLI on this machine is broken: {out.stderr.strip()[:100]}")
+    assert out.returncode == 0, out.stderr
+    digest = json.loads(out.stdout)["image"]["imageId"]["imageDigest"]
+    deadline, found = time.time() + 5, None
+    while time.time() < deadline and found is None:
+        _, listing = sandbox.api.get("/environments/dev/operations?limit=5")
+        found = next((o for o in listing["operations"] if o["params"] == {"image_digest": digest}), None)
+        time.sleep(0.1)
+    assert found is not None and found["trigger"] == "ecr-push"
+    assert sandbox.wait_op(found["id"])["status"] == "SUCCEEDED"
+
+
 def test_fire_nightly_teardown_then_morning_restore(sandbox: Running) -> None:
     _, dev = sandbox.api.get("/environments/dev")
     assert dev["status"] == "ready"
