@@ -182,6 +182,12 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid       = "NotifyOperationEnds"
+    actions   = ["sns:Publish"]
+    resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:cart-service-*-notifications"]
+  }
+
+  statement {
     sid       = "EcsServices"
     actions   = ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"]
     resources = [local.ecs_service_arn]
