@@ -82,13 +82,7 @@ def fire_schedule(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     from controlplane.sandbox.server import PortInUse, Sandbox
 
-    box = Sandbox(
-        host=args.host,
-        aws_port=args.aws_port,
-        api_port=args.port,
-        deploy_seconds=args.deploy_seconds,
-        build_seconds=args.build_seconds,
-    )
+    box = Sandbox.from_args(args)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -7,7 +7,6 @@ import argparse
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,14 +315,8 @@ class Demo:
         self.say(f"{passed}/{len(self.checks)} checks passed in {total:.1f}s")
 
 
-def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
-    box = Sandbox(
-        host=args.host,
-        aws_port=args.aws_port,
-        api_port=args.port,
-        deploy_seconds=args.deploy_seconds,
-        build_seconds=args.build_seconds,
-    )
+def run_demo(args: argparse.Namespace) -> int:
+    box = Sandbox.from_args(args)
     started = time.time()
     try:
         box.start()

@@ -9,19 +9,21 @@ from controlplane.domain.model import OpKind
 
 # The Lambda steps each state machine runs, in order (wait loops and the failure path aside). The ASL files in
 # statemachines/ must follow this order; a test checks that they do.
+PROVISION_STEPS: tuple[str, ...] = (
+    "validate",
+    "lock",
+    "check_base",
+    "ensure_image",
+    "register_task_definition",
+    "apply_service",
+    "wait_deployment",
+    "health_check",
+    "record",
+    "unlock",
+)
+
 STEP_ORDER: dict[OpKind, tuple[str, ...]] = {
-    OpKind.PROVISION: (
-        "validate",
-        "lock",
-        "check_base",
-        "ensure_image",
-        "register_task_definition",
-        "apply_service",
-        "wait_deployment",
-        "health_check",
-        "record",
-        "unlock",
-    ),
+    OpKind.PROVISION: PROVISION_STEPS,
     OpKind.BUILD: ("validate", "lock", "start_build", "wait_build", "record_build", "record", "unlock"),
     OpKind.DEPLOY: (
         "validate",
@@ -66,18 +68,7 @@ BATCH_STEP_ORDER: dict[str, tuple[str, ...]] = {
         "record",
         "unlock",
     ),
-    "restore": (
-        "validate",
-        "lock",
-        "check_base",
-        "ensure_image",
-        "register_task_definition",
-        "apply_service",
-        "wait_deployment",
-        "health_check",
-        "record",
-        "unlock",
-    ),
+    "restore": PROVISION_STEPS,  # a restore is a provision pinned to the recorded values
 }
 
 

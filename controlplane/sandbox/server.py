@@ -59,6 +59,17 @@ class Sandbox:
     _api: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
+    @classmethod
+    def from_args(cls, args: Any) -> Sandbox:
+        """From the command line's --host, --aws-port, --port, --deploy-seconds and --build-seconds."""
+        return cls(
+            host=args.host,
+            aws_port=args.aws_port,
+            api_port=args.port,
+            deploy_seconds=args.deploy_seconds,
+            build_seconds=args.build_seconds,
+        )
+
     @property
     def aws_endpoint(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
