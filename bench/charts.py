@@ -83,7 +83,7 @@ def draw(figures: dict[str, Any], out: Path) -> list[str]:
 
     f = figures.get("scale", {})
     if "by_n" in f:
-        ns = [int(n) for n in f["by_n"]]
+        ns = sorted(int(n) for n in f["by_n"])
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
         mode2 = str(f.get("mode", "all_at_once"))
         label2 = "nightly run (Map)" if mode2 == "nightly" else "all at once (API)"

@@ -155,7 +155,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     if f is not None:
         if "by_n" in f:
             mode = str(f.get("mode", "all_at_once"))
-            for n, e in f["by_n"].items():
+            for n, e in sorted(f["by_n"].items(), key=lambda kv: int(kv[0])):
                 for m in ("one_after_another", mode):
                     label = m.replace("_", " ")
                     add("4 teardown", f"N={n} {label}: wall time", e[m]["seconds"], " s", 1)
@@ -180,15 +180,11 @@ def rows(figures: dict[str, Any]) -> list[Row]:
         if "latency" in f:
             for mode, routes in f["latency"].items():
                 for route, s in routes.items():
-                    out.append(
-                        (
-                            "5 API",
-                            f"{mode} {route}",
-                            f"p50 {s['p50_ms']:.1f} ms",
-                            f"p99 {s['p99_ms']:.1f} ms",
-                            str(s["n"]),
-                        )
+                    emulated = s.get("emulated_aws_ms_per_request")
+                    spread = f"p99 {s['p99_ms']:.1f} ms" + (
+                        f"; emulated AWS {emulated:.1f} ms/request" if emulated else ""
                     )
+                    out.append(("5 API", f"{mode} {route}", f"p50 {s['p50_ms']:.1f} ms", spread, str(s["n"])))
         else:
             na("5 API", f)
     f = figures.get("footprint")
