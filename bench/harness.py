@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.counting import CallLog, install
 from controlplane.sandbox.client import ApiClient
+from controlplane.sandbox.emulation import image_manifest
 from controlplane.sandbox.server import Sandbox
 
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -85,18 +86,7 @@ class Bench:
     def push_image(self, env: str, tag: str, salt: str = "") -> str:
         """ECR PutImage against the sandbox endpoint (what `aws ecr put-image` does); returns the digest."""
         layer = "sha256:" + hashlib.sha256(f"{env}|{tag}|{salt}|{time.time()}".encode()).hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1000,
-                "digest": "sha256:" + hashlib.sha256(layer.encode()).hexdigest(),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 12345, "digest": layer}
-            ],
-        }
+        manifest = image_manifest(layer)
         image = self.box.client("ecr").put_image(
             repositoryName=f"cart-service-{env}", imageManifest=json.dumps(manifest), imageTag=tag
         )["image"]

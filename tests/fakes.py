@@ -56,6 +56,16 @@ class FaultyClient:
         return call
 
 
+class Clock:
+    """A settable clock (seconds since the epoch)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeExecutor:
     """Records starts; statuses are set by the test."""
 

@@ -312,18 +312,7 @@ class Emulator:
             repo = next((e["value"] for e in env_vars if e.get("name") == "ECR_REPOSITORY"), None)
         repo = repo or b.project.removesuffix("-image")
         layer = "sha256:" + hashlib.sha256(f"{b.source_version}|{b.build_id}".encode()).hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1000,
-                "digest": "sha256:" + hashlib.sha256(layer.encode()).hexdigest(),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 12345, "digest": layer}
-            ],
-        }
+        manifest = image_manifest(layer)
         push_image(b.account, b.region, repo, b.image_tag, manifest)
 
     def build_state(self, build_id: str) -> PendingBuild | None:
@@ -372,6 +361,22 @@ class Emulator:
             self._ticker.join(timeout=2)
         self._ticker = None
         self._stop = threading.Event()
+
+
+def image_manifest(layer_digest: str) -> dict[str, Any]:
+    """A Docker v2 image manifest with one layer; ECR derives the image digest from it, so vary the layer."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1000,
+            "digest": "sha256:" + hashlib.sha256(layer_digest.encode()).hexdigest(),
+        },
+        "layers": [
+            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 12345, "digest": layer_digest}
+        ],
+    }
 
 
 def push_image(account: str, region: str, repo: str, tag: str, manifest: dict[str, Any]) -> str:

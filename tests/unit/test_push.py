@@ -13,16 +13,8 @@ from controlplane.domain.validation import InvalidInput, deploy_on_push
 from controlplane.service import ControlService
 from controlplane.settings import Settings
 from controlplane.store.memory import MemoryStore
-from tests.fakes import FakeExecutor
+from tests.fakes import Clock, FakeExecutor
 from tests.samples import digest, ecr_push, load
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

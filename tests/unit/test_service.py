@@ -16,15 +16,7 @@ from controlplane.errors import (
 from controlplane.service import ControlService
 from controlplane.settings import Settings
 from controlplane.store.memory import MemoryStore
-from tests.fakes import FakeExecutor
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import Clock, FakeExecutor
 
 
 @pytest.fixture
