@@ -26,12 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     actions = sandbox.add_subparsers(dest="action")
     fire = actions.add_parser("fire", help="fire a schedule now in a running sandbox, with the event its rule sends")
     fire.add_argument("schedule", choices=sorted(SCHEDULES), help="which schedule")
-    fire.add_argument("--host", default="127.0.0.1", help="the sandbox's address (default 127.0.0.1)")
-    fire.add_argument("--aws-port", type=int, default=5000, help="the sandbox's emulated AWS port (default 5000)")
-    fire.add_argument("--port", type=int, default=8000, help="the sandbox's control API port (default 8000)")
+    # SUPPRESS: the ports may also be given before "fire" (sandbox --port 8311 fire ...); those are kept.
+    fire.add_argument("--host", default=argparse.SUPPRESS, help="the sandbox's address (default 127.0.0.1)")
+    fire.add_argument("--aws-port", type=int, default=argparse.SUPPRESS, help="emulated AWS port (default 5000)")
+    fire.add_argument("--port", type=int, default=argparse.SUPPRESS, help="control API port (default 8000)")
     demo = sub.add_parser("demo", help="run the whole lifecycle in a fresh sandbox and check it")
     _sandbox_args(demo, 0, 0)
+    gen = sub.add_parser("generate", help="write the state machines and the Chalice config from their declarations")
+    gen.add_argument("--check", action="store_true", help="only check that the committed files are up to date")
     args = parser.parse_args(argv)
+    if args.command == "generate":
+        from controlplane.generate import main as generate
+
+        return generate(check=args.check)
     if args.command == "demo":
         from controlplane.demo import run_demo
 
@@ -45,6 +52,7 @@ SCHEDULES = {
     "nightly-teardown": "nightly_teardown",
     "morning-restore": "morning_restore",
     "teardown-reminder": "teardown_reminder",
+    "reconcile": "reconcile",
 }
 
 
@@ -67,7 +75,9 @@ def fire_schedule(args: argparse.Namespace) -> int:
         )
         return 2
     os.environ.update(FAKE_CREDENTIALS)
-    endpoint, region = f"http://{args.host}:{args.aws_port}", "us-east-1"
+    from controlplane.sandbox.server import sandbox_region
+
+    endpoint, region = f"http://{args.host}:{args.aws_port}", sandbox_region(getattr(args, "region", None))
     function = f"cart-controlplane-sandbox-{SCHEDULES[args.schedule]}"
     account = clients.client("sts", region=region, endpoint_url=endpoint).get_caller_identity()["Account"]
     event = scheduled_event(account, region, f"arn:aws:events:{region}:{account}:rule/{function}")

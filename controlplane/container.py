@@ -1,4 +1,4 @@
-"""Composition root: builds the adapters once per process from Settings and hands them to entry points."""
+"""Composition root: builds the adapters once per process from Settings and hands them to the entry points."""
 
 from __future__ import annotations
 
@@ -10,53 +10,53 @@ from typing import Any
 
 from controlplane.aws.clients import client
 from controlplane.aws.notify import SnsNotifier
-from controlplane.aws.platform import Clients, Platform
+from controlplane.aws.platform import AwsPlatform, Clients
 from controlplane.aws.sfn import StepFunctionsExecutor, TaskTokens
-from controlplane.domain.model import OpKind
-from controlplane.ports import Clock, Store
-from controlplane.service import ControlService
+from controlplane.environments import Environments
+from controlplane.operations import Operations
+from controlplane.ports import Clock, Platform, Registry
+from controlplane.pushes import Pushes
+from controlplane.schedules import Schedules
+from controlplane.service import ControlApi
 from controlplane.settings import Settings
 from controlplane.steps import Deps
-from controlplane.store.dynamodb import DynamoStore
+from controlplane.store.dynamodb import DynamoRegistry
 from controlplane.waits import Waits
-
-
-class LazyExecutor:
-    """Finds the account (STS) on first use when STATE_MACHINE_PREFIX is not configured."""
-
-    def __init__(self, settings: Settings, sfn: Any, sts: Any) -> None:
-        self._settings, self._sfn, self._sts = settings, sfn, sts
-        self._inner: StepFunctionsExecutor | None = None
-
-    def _get(self) -> StepFunctionsExecutor:
-        if self._inner is None:
-            prefix = self._settings.state_machine_prefix
-            if not prefix:
-                prefix = self._settings.state_machine_prefix_for(self._sts.get_caller_identity()["Account"])
-            self._inner = StepFunctionsExecutor(self._sfn, prefix)
-        return self._inner
-
-    def start(self, kind: OpKind, name: str, payload: dict[str, Any]) -> str:
-        return self._get().start(kind, name, payload)
-
-    def status(self, execution_arn: str) -> str | None:
-        return self._get().status(execution_arn)
-
-    def stop(self, execution_arn: str, cause: str) -> None:
-        self._get().stop(execution_arn, cause)
-
-    def start_batch(self, machine: str, name: str, payload: dict[str, Any]) -> str:
-        return self._get().start_batch(machine, name, payload)
 
 
 @dataclass
 class Container:
     settings: Settings
-    store: Store
+    registry: Registry
     platform: Platform
-    service: ControlService
-    deps: Deps
+    operations: Operations
+    environments: Environments
+    pushes: Pushes
+    schedules: Schedules
     waits: Waits
+    deps: Deps
+    api: ControlApi
+
+
+def wire(
+    settings: Settings,
+    registry: Registry,
+    platform: Platform,
+    executor: Any,
+    sender: Any,
+    clock: Clock = time.time,
+    notifier: Any = None,
+) -> Container:
+    """Wire the use cases onto any adapters (AWS ones in ``build``; fakes in the unit tests)."""
+    waits = Waits(registry, sender, clock)
+    operations = Operations(registry, executor, platform, settings, waits, clock, notifier)
+    pushes = Pushes(registry, operations)
+    operations.after_release = pushes.start_pending
+    environments = Environments(registry, platform, clock)
+    schedules = Schedules(registry, operations, environments, settings, clock, notifier)
+    deps = Deps(registry, platform, operations, waits, clock)
+    api = ControlApi(registry, platform, operations, environments)
+    return Container(settings, registry, platform, operations, environments, pushes, schedules, waits, deps, api)
 
 
 def build(
@@ -64,7 +64,7 @@ def build(
     clock: Clock = time.time,
     wrap: Callable[[str, Any], Any] | None = None,
 ) -> Container:
-    """Wire the adapters. ``wrap(service, client)`` may decorate each boto3 client (tests inject faults)."""
+    """Wire the AWS adapters. ``wrap(service, client)`` may decorate each boto3 client (tests inject faults)."""
     s = settings or Settings.from_env()
 
     def c(name: str) -> Any:
@@ -83,22 +83,27 @@ def build(
         dynamodb=c("dynamodb"),
         tagging=c("resourcegroupstaggingapi"),
     )
-    store = DynamoStore(clients.dynamodb, s.registry_table)
-    platform = Platform(clients, s.contract_prefix)
-    sfn = c("stepfunctions")
-    executor = LazyExecutor(s, sfn, c("sts"))
-    notifier = SnsNotifier(c("sns"), c("sts"), s.region)
-    service = ControlService(
-        store,
-        executor,
+    sfn, sts = c("stepfunctions"), c("sts")
+    account: list[str] = []
+    lock = threading.Lock()
+
+    def prefix() -> str:
+        if s.state_machine_prefix:
+            return s.state_machine_prefix
+        with lock:
+            if not account:
+                account.append(str(sts.get_caller_identity()["Account"]))
+        return s.state_machine_prefix_for(account[0])
+
+    return wire(
         s,
+        DynamoRegistry(clients.dynamodb, s.registry_table),
+        AwsPlatform(clients, s.contract_prefix),
+        StepFunctionsExecutor(sfn, prefix),
+        TaskTokens(sfn),
         clock,
-        inventory=lambda name: platform.inventory(platform.read_contract(name)),
-        notifier=notifier,
+        SnsNotifier(c("sns"), sts, s.region),
     )
-    waits = Waits(store, TaskTokens(sfn), clock)
-    deps = Deps(store, platform, clock, on_released=service.start_pending_push, waits=waits, notifier=notifier)
-    return Container(settings=s, store=store, platform=platform, service=service, deps=deps, waits=waits)
 
 
 _lock = threading.Lock()

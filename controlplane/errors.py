@@ -64,16 +64,22 @@ class IdempotencyKeyReused(ApiError):
     code = "IdempotencyKeyReused"
 
 
+class StaleVersion(Conflict):
+    """The environment changed since the caller read it (If-Match, or a concurrent settings change)."""
+
+    code = "VersionConflict"
+
+
 class StepError(ControlPlaneError):
     """A step failed. The class name is what Step Functions sees as the error name."""
 
-    retryable = False
-
 
 class TransientError(StepError):
-    """Throttling, 5xx, timeouts: retried by the state machine with backoff."""
+    """Throttling, 5xx, timeouts: retried by the state machine with backoff (flows.Retry.STANDARD)."""
 
-    retryable = True
+
+class Cancelled(StepError):
+    """A cancel was requested: the state machine's cancel path takes over (asl.CANCELLED names it)."""
 
 
 class WaitTimeout(StepError):
@@ -101,11 +107,11 @@ class HealthCheckFailed(StepError):
 
 
 class OperationFinished(StepError):
-    """The operation was already finished (cancelled, timed out) when a step of its execution ran."""
+    """The operation had already ended (reconciled after its execution was stopped) when a step of it ran."""
 
 
-class LockLost(StepError):
-    """Another operation holds the environment's lock."""
+class Superseded(StepError):
+    """A push-triggered deploy found a newer push of the environment: it stands down for it."""
 
 
 class InvalidState(StepError):

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+DEFAULT_REGION = "eu-central-1"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -17,6 +19,7 @@ class Settings:
     wait_interval_seconds: int
     wait_timeout_seconds: int
     lock_margin_seconds: int
+    batch_concurrency: int = 16  # environments a nightly teardown or morning restore runs at once (its Map)
     morning_restore_enabled: bool = True
     nightly_teardown_schedule: str = "cron(0 20 ? * MON-FRI *)"
 
@@ -26,13 +29,14 @@ class Settings:
         stage = e.get("CONTROLPLANE_STAGE", "dev")
         return cls(
             stage=stage,
-            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             registry_table=e.get("REGISTRY_TABLE", f"cart-controlplane-{stage}-registry"),
             state_machine_prefix=e.get("STATE_MACHINE_PREFIX", ""),
             contract_prefix=e.get("CONTRACT_PARAMETER_PREFIX", "/cart-service"),
             wait_interval_seconds=int(e.get("WAIT_INTERVAL_SECONDS", "10")),
             wait_timeout_seconds=int(e.get("WAIT_TIMEOUT_SECONDS", "1800")),
             lock_margin_seconds=int(e.get("LOCK_MARGIN_SECONDS", "300")),
+            batch_concurrency=max(1, min(40, int(e.get("BATCH_CONCURRENCY", "16")))),
             morning_restore_enabled=e.get("MORNING_RESTORE_ENABLED", "true").lower() != "false",
             nightly_teardown_schedule=e.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)"),
         )

@@ -1,7 +1,16 @@
-"""The state machine steps. Each takes the execution state and returns updates for ``state["ctx"]``.
+"""The phases of every flow (``domain/flows.py``) and the one step runner that drives them.
 
-Steps are idempotent (safe to retry) and raise the errors in ``controlplane.errors``: Step Functions retries
-``TransientError`` and sends everything else to the failure path.
+A phase takes the execution's state and returns an explicit result:
+
+- ``Done(updates, detail)``: finished; the runner records it SUCCEEDED and the next phase RUNNING, in one write;
+- ``Poll(updates, detail)``: not yet; the state machine calls it again after ``wait.interval_seconds``;
+- ``Park(key, carry, detail)``: a token phase started something; the runner parks the task token under ``key``
+  (``controlplane/waits.py``) and the event that reports the outcome resumes the execution with ``carry``;
+- ``Closed(failure)``: the phase ended the operation (``finish``, ``fail``, ``cancel``'s end).
+
+Every record write is conditional on the operation still running and returns its cancel request: a phase that
+finds one raises ``Cancelled`` after recording itself, and the state machine's cancel path takes over. Errors
+are recorded, then re-raised for Step Functions' Retry and Catch (the error's class name is what they match).
 """
 
 from __future__ import annotations
@@ -9,490 +18,717 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from controlplane.aws.platform import Platform
 from controlplane.domain.contract import Contract, parse_contract
+from controlplane.domain.flows import FLOWS, PHASES, StepKind, next_phase
 from controlplane.domain.model import (
-    TRANSITIONAL,
     EnvStatus,
+    Intended,
     OpKind,
     OpStatus,
     StepRecord,
     StepStatus,
     Tier,
-    status_after_failure,
 )
+from controlplane.domain.rollout import image_digest, image_tag, revision
 from controlplane.domain.schedule import Snapshot
+from controlplane.domain.times import iso, read_time
 from controlplane.errors import (
     BaseInfrastructureMissing,
     BuildFailed,
+    Cancelled,
     DeploymentFailed,
     HealthCheckFailed,
     ImageNotFound,
     InvalidState,
     LeftoversFound,
-    LockLost,
     OperationFinished,
     StepError,
+    Superseded,
+    TransientError,
     WaitTimeout,
 )
-from controlplane.notify import notify_end
 from controlplane.observability import logger
-from controlplane.ports import Clock, LockHeld, Notifier, Store
+from controlplane.operations import Closing, Operations
+from controlplane.ports import Clock, OperationEnded, Platform, Registry
 from controlplane.waits import Waits, build_key, deployment_key
 
 State = dict[str, Any]
-Updates = dict[str, Any]
+SWEEP_ROUNDS = 3  # images pushed while a destroy sweeps are deleted too: the sweep repeats until nothing is left
 
 
 @dataclass(frozen=True)
 class Deps:
-    store: Store
+    registry: Registry
     platform: Platform
+    operations: Operations
+    waits: Waits
     clock: Clock
-    # Called with the environment's name after an operation released its lock: starts a queued push.
-    on_released: Callable[[str], Any] | None = None
-    waits: Waits | None = None  # task-token waits (deployments, builds)
-    notifier: Notifier | None = None  # the operation's end, to the environment's SNS topic
 
 
-def _released(d: Deps, environment: str) -> None:
-    """Best effort: the operation's outcome is recorded already; a push left queued starts on the next event."""
-    if d.on_released is None:
-        return
-    try:
-        outcome = d.on_released(environment)
-        if isinstance(outcome, dict) and outcome.get("outcome") not in (None, "none"):
-            logger.info("queued push", extra={"environment": environment, **outcome})
-    except Exception as exc:
-        logger.warning("could not start the queued push", extra={"environment": environment, "error": str(exc)})
+@dataclass(frozen=True)
+class Done:
+    updates: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _contract(state: State) -> Contract:
-    return parse_contract(state["ctx"]["contract"], state["environment"])
+@dataclass(frozen=True)
+class Poll:
+    updates: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _kind(state: State) -> OpKind:
-    return OpKind(state["kind"])
+@dataclass(frozen=True)
+class Park:
+    key: str
+    carry: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _env(d: Deps, state: State) -> Any:
-    env = d.store.get_environment(state["environment"])
-    if env is None:
-        raise InvalidState(f"environment {state['environment']} is not in the registry")
-    return env
+@dataclass(frozen=True)
+class Closed:
+    failure: dict[str, str] | None = None  # the failure path: the execution's error and cause
 
 
-def _deadline(d: Deps, state: State, wait: str) -> tuple[float, Updates]:
-    """The wait's deadline: set at its first poll from the operation's timeout budget."""
-    key = f"{wait}_deadline"
-    if key in state["ctx"]:
-        return float(state["ctx"][key]), {}
-    deadline = d.clock() + float(state["wait"]["timeout_seconds"])
-    return deadline, {key: deadline}
+StepResult = Done | Poll | Park | Closed
 
 
-def _not_done_yet(d: Deps, state: State, wait: str, what: str) -> Updates:
-    deadline, updates = _deadline(d, state, wait)
-    if d.clock() > deadline:
-        raise WaitTimeout(f"{what} did not finish within {state['wait']['timeout_seconds']}s")
-    return updates
+class Run:
+    """One phase's view of the execution state."""
 
+    def __init__(self, state: State, token: str | None, now: float) -> None:
+        self.state, self.token, self.now = state, token, now
 
-# common ------------------------------------------------------------------------------------------------------
-def validate(d: Deps, state: State) -> Updates:
-    env = _env(d, state)
-    kind = _kind(state)
-    if env.status is EnvStatus.DESTROYING and kind is not OpKind.DESTROY:
-        raise InvalidState(f"environment {env.name} is being destroyed")
-    if kind is OpKind.DEPLOY and env.status not in (EnvStatus.READY, EnvStatus.DEPLOYING, EnvStatus.FAILED):
-        raise InvalidState(f"environment {env.name} is {env.status.value}: provision it before deploying")
-    if state["params"].get("nightly") and env.tier is not Tier.DEV:  # never staging or prod, whatever asked
-        raise InvalidState(f"the nightly teardown only tears down dev environments; {env.name} is {env.tier.value}")
-    contract = d.platform.read_contract(env.name)
-    return {"contract": contract.to_dict(), "previous_digest": env.image_digest}
+    @property
+    def op_id(self) -> str:
+        return str(self.state["operation_id"])
 
+    @property
+    def environment(self) -> str:
+        return str(self.state["environment"])
 
-def lock(d: Deps, state: State) -> Updates:
-    name, op_id = state["environment"], state["operation_id"]
-    try:
-        d.store.acquire_lock(name, op_id, d.clock(), float(state.get("lease_seconds", 3600)))
-    except LockHeld as held:
-        raise LockLost(f"environment {name} is locked by operation {held.lock.operation_id}") from None
-    op = d.store.get_operation(op_id)
-    if op is None or op.status.finished:  # cancelled while we were taking the lock: give it back
-        d.store.release_lock(name, op_id)
-        raise OperationFinished(f"operation {op_id} finished before it took the lock")
-    env = _env(d, state)
-    status = TRANSITIONAL.get(_kind(state), env.status)
-    d.store.put_environment(env.replace(status=status, last_operation_id=op_id, updated_at=d.clock()))
-    return {}
+    @property
+    def kind(self) -> OpKind:
+        return OpKind(self.state["kind"])
 
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.state.get("params") or {})
 
-def record(d: Deps, state: State) -> Updates:
-    ctx, kind = state["ctx"], _kind(state)
-    env = _env(d, state)
-    result = {k: ctx[k] for k in ("image_digest", "image_tag", "task_definition_arn", "deployment_id") if k in ctx}
-    if kind is OpKind.DESTROY:
-        env = env.replace(status=EnvStatus.DESTROYED, image_digest=None, task_definition_arn=None)
-        result.update({k: ctx[k] for k in ("deleted_images", "deleted_log_groups", "deregistered") if k in ctx})
-        if state["params"].get("nightly"):
-            d.store.set_snapshot_state(env.name, state["operation_id"], "torn_down")
-            result["snapshot"] = ctx.get("snapshot")
-    elif kind in (OpKind.PROVISION, OpKind.DEPLOY):
-        env = env.replace(
-            status=EnvStatus.READY, image_digest=ctx["image_digest"], task_definition_arn=ctx["task_definition_arn"]
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return dict(self.state.get("ctx") or {})
+
+    @property
+    def env(self) -> dict[str, Any]:
+        return dict(self.state.get("env") or {})
+
+    @property
+    def before(self) -> EnvStatus:
+        return EnvStatus(self.env.get("before", EnvStatus.ABSENT.value))
+
+    @property
+    def timeout_seconds(self) -> int:
+        return int(self.state["wait"]["timeout_seconds"])
+
+    def started(self, name: str) -> float:
+        return float(self.ctx.get("started", {}).get(name, self.now))
+
+    def contract(self, d: Deps) -> Contract:
+        """The contract read by an earlier phase of this execution (carried in ctx), else read now."""
+        ctx = self.ctx
+        raw = ctx.get("contract") or next(
+            (v["contract"] for v in ctx.values() if isinstance(v, dict) and isinstance(v.get("contract"), dict)), None
         )
-    if state["params"].get("restore"):
-        d.store.set_snapshot_state(env.name, str(state["params"].get("snapshot_operation_id", "")), "restored")
-    d.store.put_environment(env.replace(last_operation_id=state["operation_id"], updated_at=d.clock()))
-    return {"result": result}
+        return parse_contract(raw, self.environment) if raw else d.platform.read_contract(self.environment)
+
+    def closing(self, **kw: Any) -> Closing:
+        return Closing(
+            self.op_id,
+            self.environment,
+            self.kind,
+            before=self.before,
+            trigger=str(self.state.get("trigger", "api")),
+            created_at=float(self.state.get("created_at") or 0.0),
+            notify_topic=self.env.get("notify"),
+            **kw,
+        )
+
+    def resolved_waits(self) -> list[StepRecord]:
+        """Records of the token phases whose wait the execution has been resumed from, not yet recorded done."""
+        ctx, done = self.ctx, set(self.ctx.get("closed", []))
+        out: list[StepRecord] = []
+        for name in FLOWS[self.kind].phases:
+            result = ctx.get(name)
+            if PHASES[name].kind is StepKind.TOKEN and isinstance(result, dict) and name not in done:
+                ended = read_time(result.get("at")) or self.now
+                started = read_time(result.get("started")) or self.started(name)
+                out.append(
+                    StepRecord(name, StepStatus.SUCCEEDED, started, ended, detail=dict(result.get("detail") or {}))
+                )
+        return out
 
 
-def unlock(d: Deps, state: State) -> Updates:
-    """Release the lock, then mark the operation SUCCEEDED: whoever sees it finished can start the next one."""
-    d.store.release_lock(state["environment"], state["operation_id"])
-    d.store.finish_operation(state["operation_id"], OpStatus.SUCCEEDED, d.clock(), result=state["ctx"].get("result"))
-    notify_end(d.store, d.notifier, state["operation_id"])
-    _released(d, state["environment"])
-    return {}
-
-
-def fail(d: Deps, state: State) -> Updates:
-    """The failure path: record which step failed and why, settle the environment, release the lock."""
-    error = state.get("error") or {}
-    name, message = str(error.get("Error", "Unknown")), str(error.get("Cause", ""))
-    try:
-        cause = json.loads(message)
-        message = str(cause.get("errorMessage", message))
-    except (ValueError, AttributeError):
-        pass
-    op = d.store.get_operation(state["operation_id"])
-    failed = op.failed_step() if op else None
-    if message in ("", "None") and failed is not None and failed.error:  # a task-token failure: see waits.py
-        message = failed.error
-    status = OpStatus.TIMED_OUT if name in ("WaitTimeout", "States.Timeout") else OpStatus.FAILED
-    env = d.store.get_environment(state["environment"])
-    if env is not None and env.last_operation_id == state["operation_id"]:
-        settled = status_after_failure(_kind(state), env.status)
-        d.store.put_environment(env.replace(status=settled, updated_at=d.clock()))
-    d.store.release_lock(state["environment"], state["operation_id"])
-    d.store.finish_operation(
-        state["operation_id"],
-        status,
-        d.clock(),
-        error={"step": failed.name if failed else None, "code": name, "message": message},
-    )
-    notify_end(d.store, d.notifier, state["operation_id"])
-    _released(d, state["environment"])
-    return {"failed_step": failed.name if failed else None}
-
-
-# provision and deploy -----------------------------------------------------------------------------------------
-def check_base(d: Deps, state: State) -> Updates:
-    missing = d.platform.missing_base(_contract(state))
-    if missing:
-        raise BaseInfrastructureMissing("base infrastructure missing: " + "; ".join(missing))
-    return {}
-
-
+# --- common helpers ---------------------------------------------------------------------------------------------
 def _tag_for(source_version: str) -> str:
     tag = re.sub(r"[^A-Za-z0-9_.-]", "-", source_version).strip(".-")[:128]
     return tag or "build"
 
 
-def ensure_image(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    pinned = state["params"].get("image_digest")
-    if pinned:  # an override (the morning restore): exactly that image, never a build
-        if not d.platform.image_exists(k.ecr_repository_name, pinned):
-            raise ImageNotFound(f"no image {pinned} in {k.ecr_repository_name}")
-        return {"needs_build": False, "image_digest": pinned}
-    env = _env(d, state)
-    if env.image_digest and d.platform.image_exists(k.ecr_repository_name, env.image_digest):
-        return {"needs_build": False, "image_digest": env.image_digest}
-    newest = d.platform.newest_image(k.ecr_repository_name)
-    if newest:
-        return {"needs_build": False, "image_digest": newest}
-    updates = start_build(d, state)
-    return {"needs_build": True, **updates}
+def _deadline(r: Run, key: str) -> tuple[float, dict[str, Any]]:
+    deadlines = dict(r.ctx.get("deadlines", {}))
+    if key not in deadlines:
+        deadlines[key] = r.now + r.timeout_seconds
+    return float(deadlines[key]), {"deadlines": deadlines}
 
 
-def start_build(d: Deps, state: State) -> Updates:
-    if "build_id" in state["ctx"]:
-        return {}
-    k = _contract(state)
-    source = state["params"].get("source_version", "main")
-    tag = state["params"].get("image_tag") or _tag_for(source)
-    build_id = d.platform.start_build(k.codebuild_project_name, source, tag, idempotency_token=state["operation_id"])
-    return {"build_id": build_id, "image_tag": tag}
+def _op_step_detail(d: Deps, r: Run, name: str) -> dict[str, Any]:
+    op = d.registry.get_operation(r.op_id)
+    rec = op.step(name) if op else None
+    return dict(rec.detail) if rec else {}
 
 
-def _register_wait(d: Deps, state: State, key: str, step: str) -> Updates:
-    if d.waits is None:
-        raise InvalidState("task-token waits are not configured")
-    d.waits.register(key, str(state["task_token"]), state["operation_id"], step)
-    return {}
-
-
-def wait_build(d: Deps, state: State) -> Updates:
-    """Register the task token; the build's ``CodeBuild Build State Change`` event resolves it."""
-    return _register_wait(d, state, build_key(state["ctx"]["build_id"]), "wait_build")
-
-
-def check_build(d: Deps, state: State) -> Updates:
-    """The wait timed out without an event: one describe call decides."""
-    status, phase = d.platform.build_status(state["ctx"]["build_id"])
-    if status == "SUCCEEDED":
-        return {"build_done": True}
-    if status in ("FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
-        raise BuildFailed(f"build {state['ctx']['build_id']} ended {status} in phase {phase}")
-    raise WaitTimeout(f"build {state['ctx']['build_id']} did not finish within {state['wait']['timeout_seconds']}s")
-
-
-def record_build(d: Deps, state: State) -> Updates:
-    k, tag = _contract(state), state["ctx"]["image_tag"]
-    digest = d.platform.digest_for_tag(k.ecr_repository_name, tag)
-    if digest is None:
-        raise ImageNotFound(f"the build finished but {k.ecr_repository_name}:{tag} is not in the repository")
-    return {"image_digest": digest}
-
-
-def resolve_image(d: Deps, state: State) -> Updates:
-    k, params = _contract(state), state["params"]
+# --- provision and destroy: prepare ----------------------------------------------------------------------------
+def prepare(d: Deps, r: Run) -> StepResult:
+    k = d.platform.read_contract(r.environment)
+    registry_tier = r.env.get("tier")
+    if registry_tier and k.tier != registry_tier:
+        raise InvalidState(
+            f"the contract Terraform published says {r.environment} is {k.tier}, the registry says {registry_tier}: "
+            "the contract's tier is the environment's (it is refreshed by the reconcile schedule); retry then"
+        )
+    updates: dict[str, Any] = {"contract": k.to_dict()}
+    if r.kind is OpKind.DESTROY:
+        if r.params.get("nightly") and k.tier != Tier.DEV.value:
+            raise InvalidState(f"the nightly teardown only tears down dev environments; {r.environment} is {k.tier}")
+        if r.params.get("nightly"):
+            updates["snapshot"] = _snapshot(d, r, k)
+        return Done(updates, {"tier": k.tier})
+    missing = d.platform.missing_base(k)
+    if missing:
+        raise BaseInfrastructureMissing("base infrastructure missing: " + "; ".join(missing))
     repo = k.ecr_repository_name
-    if "image_tag" in params:
-        digest = d.platform.digest_for_tag(repo, params["image_tag"])
-        if digest is None:
-            raise ImageNotFound(f"no image tagged {params['image_tag']!r} in {repo}")
-        return {"image_digest": digest, "image_tag": params["image_tag"]}
-    if "image_digest" in params:
-        if not d.platform.image_exists(repo, params["image_digest"]):
-            raise ImageNotFound(f"no image {params['image_digest']} in {repo}")
-        return {"image_digest": params["image_digest"]}
-    env = _env(d, state)
-    if not env.image_digest:
-        raise InvalidState(f"environment {env.name} has no current image to redeploy; give image_tag or image_digest")
-    return {"image_digest": env.image_digest}
+    pinned = r.params.get("image_digest")
+    if pinned:  # an override (the morning restore): exactly that image, never a build
+        if not d.platform.image_exists(repo, pinned):
+            raise ImageNotFound(f"no image {pinned} in {repo}")
+        return Done(updates | {"image_digest": pinned, "needs_build": False}, {"image_digest": pinned})
+    if r.params.get("source_version") is None:
+        digest = r.env.get("intended_digest")
+        if not (digest and d.platform.image_exists(repo, digest)):
+            digest = d.platform.newest_image(repo)
+        if digest:
+            return Done(updates | {"image_digest": digest, "needs_build": False}, {"image_digest": digest})
+        if k.build_source is None:
+            raise ImageNotFound(
+                f"the repository {repo} has no image and the contract names no build source. Push an image "
+                f"(docker push <registry>/{repo}:<tag>), or provision with a source_version of the image project's "
+                "source, or apply the environment's Terraform with enable_cicd so its contract carries the "
+                "repository and branch to build from"
+            )
+    return Done(updates | {"needs_build": True}, {"needs_build": True})
 
 
-def register_task_definition(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    image = f"{d.platform.repository_uri(k.ecr_repository_name)}@{state['ctx']['image_digest']}"
-    d.platform.ensure_log_group(k.log_group_name, k.log_retention_days, k.environment)
-    return {"task_definition_arn": d.platform.register_task_definition(k, image)}
-
-
-def apply_service(d: Deps, state: State) -> Updates:
-    if "deployment_id" in state["ctx"]:
-        return {}
-    k, env, params = _contract(state), _env(d, state), state["params"]
-    desired = env.settings.desired_count if env.settings.desired_count is not None else k.profile.desired_count
-    if params.get("desired_count") is not None:  # an override (the morning restore)
-        desired = int(params["desired_count"])
-    deployment_id = d.platform.apply_service(k, state["ctx"]["task_definition_arn"], desired, k.profile.fargate_spot)
-    if "autoscaling" in params:  # exact limits (or none), as recorded
-        limits = params["autoscaling"]
-        if limits:
-            low, high = int(limits["min_count"]), int(limits["max_count"])
-            d.platform.configure_autoscaling(k, low, high, k.profile.cpu_target_percent)
-        else:
-            d.platform.remove_autoscaling(k)
-    elif k.profile.autoscaling:
-        low = min(k.profile.min_count, desired)
-        high = max(k.profile.max_count, desired)
-        d.platform.configure_autoscaling(k, low, high, k.profile.cpu_target_percent)
-    else:
-        d.platform.remove_autoscaling(k)
-    return {"deployment_id": deployment_id, "desired_count": desired}
-
-
-def wait_deployment(d: Deps, state: State) -> Updates:
-    """Register the task token; that deployment's ``ECS Deployment State Change`` event resolves it."""
-    return _register_wait(d, state, deployment_key(state["ctx"]["deployment_id"]), "wait_deployment")
-
-
-def check_deployment(d: Deps, state: State) -> Updates:
-    """The wait timed out without an event: one describe call decides."""
-    deployment_id = state["ctx"]["deployment_id"]
-    outcome = d.platform.deployment_outcome(_contract(state), deployment_id)
-    if outcome.state == "COMPLETED":
-        return {"deployment_done": True}
-    if outcome.state == "FAILED":
-        raise DeploymentFailed(f"deployment {deployment_id} failed: {outcome.reason or 'no reason given'}")
-    raise WaitTimeout(f"deployment {deployment_id} did not finish within {state['wait']['timeout_seconds']}s")
-
-
-def health_check(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    desired = int(state["ctx"]["desired_count"])
-    svc = d.platform.describe_service(k.cluster_name, k.service_name) or {}
-    running = int(svc.get("runningCount", 0))
-    healthy = d.platform.healthy_targets(k.target_group_arn)
-    if running < desired or healthy < desired:
-        raise HealthCheckFailed(f"{running}/{desired} tasks running, {healthy}/{desired} targets healthy")
-    return {"healthy_targets": healthy}
-
-
-# destroy ------------------------------------------------------------------------------------------------------
-def snapshot(d: Deps, state: State) -> Updates:
-    """Record what runs now (desired count, autoscaling limits, image digest) before the nightly teardown."""
-    if "snapshot" in state["ctx"]:
-        return {}
-    k, env = _contract(state), _env(d, state)
-    if not env.image_digest:
-        raise InvalidState(f"environment {env.name} runs no recorded image: nothing to restore in the morning")
-    svc = d.platform.describe_service(k.cluster_name, k.service_name) or {}
+def _snapshot(d: Deps, r: Run, k: Contract) -> dict[str, Any] | None:
+    """What runs before the nightly teardown (from ECS, not from the registry): the morning restores exactly it."""
+    svc = d.platform.describe_service(k)
+    if svc is None or svc.get("status") != "ACTIVE":
+        return None
+    td = str(svc.get("taskDefinition"))
+    digest = image_digest(d.platform.task_definition_images([td]).get(td))
+    if digest is None:
+        raise InvalidState(f"{r.environment} runs {td}, whose image is not pinned by digest: it cannot be restored")
     target = d.platform.scalable_target(k)
     snap = Snapshot(
-        environment=env.name,
+        environment=r.environment,
         desired_count=int(svc.get("desiredCount", 0)),
         min_count=int(target["MinCapacity"]) if target else None,
         max_count=int(target["MaxCapacity"]) if target else None,
-        image_digest=env.image_digest,
-        operation_id=state["operation_id"],
-        taken_at=d.clock(),
+        image_digest=digest,
+        operation_id=r.op_id,
+        taken_at=r.now,
     )
-    d.store.put_snapshot(snap)
-    return {"snapshot": snap.to_dict()}
+    d.registry.put_snapshot(snap)
+    return snap.to_dict()
 
 
-def scale_down(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    d.platform.remove_autoscaling(k)
-    return {"scaled_down": d.platform.scale_service(k, 0)}
+# --- builds --------------------------------------------------------------------------------------------------
+def build(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    source = r.params.get("source_version")
+    tag = r.params.get("image_tag") or _tag_for(source or (k.build_source.branch if k.build_source else "build"))
+    build_id = d.platform.start_build(k, source, tag, idempotency_token=f"{r.op_id}-build")
+    detail = {"build_id": build_id, "image_tag": tag}
+    carry = {"build_id": build_id, "image_tag": tag, "contract": k.to_dict(), "detail": detail}
+    return Park(build_key(build_id), carry=carry, detail=detail)
 
 
-def wait_drained(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    svc = d.platform.describe_service(k.cluster_name, k.service_name)
-    if svc is None or svc.get("status") == "INACTIVE" or int(svc.get("runningCount", 0)) == 0:
-        return {"drained": True}
-    return {"drained": False, **_not_done_yet(d, state, "drain", f"draining {k.service_name}")}
+def check_build(d: Deps, r: Run) -> StepResult:
+    """The wait's budget ended without an event: one describe call decides."""
+    detail = _op_step_detail(d, r, "build")
+    build_id = str(detail["build_id"])
+    status = d.platform.build_status(build_id)
+    if status.status == "SUCCEEDED":
+        return Done({"build": {**detail, "detail": detail, "ok": True, "at": iso(r.now)}}, {"decided": "SUCCEEDED"})
+    if status.status in ("FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
+        raise BuildFailed(f"build {build_id} ended {status.status} in phase {status.failed_phase or status.phase}")
+    raise WaitTimeout(f"build {build_id} did not finish within {r.timeout_seconds}s (it is {status.status})")
 
 
-def delete_service(d: Deps, state: State) -> Updates:
-    return {"service_deleted": d.platform.delete_service(_contract(state))}
+# --- rollouts ------------------------------------------------------------------------------------------------
+def rollout(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    params, ctx = r.params, r.ctx
+    if r.state.get("trigger") == "ecr-push" and params.get("quiet_seconds"):  # after the policy's quiet period
+        env = d.registry.get_environment(r.environment)
+        newest = env.push.digest if env and env.push else None
+        if newest and newest != params.get("image_digest"):
+            raise Superseded(f"a newer push ({newest}) arrived within the quiet period; it deploys instead")
+    repo = k.ecr_repository_name
+    digest: str | None
+    tag: str | None = None
+    if r.kind is OpKind.DEPLOY and "image_tag" in params:
+        tag = str(params["image_tag"])
+        digest = d.platform.digest_for_tag(repo, tag)
+        if digest is None:
+            raise ImageNotFound(f"no image tagged {tag!r} in {repo}")
+    elif r.kind is OpKind.DEPLOY and "image_digest" in params:
+        digest = str(params["image_digest"])
+        if not d.platform.image_exists(repo, digest):
+            raise ImageNotFound(f"no image {digest} in {repo}")
+    elif r.kind is OpKind.DEPLOY:
+        digest = None  # redeploy what runs: a new deployment of the service's own task definition
+    elif isinstance(ctx.get("build"), dict):
+        tag = str(ctx["build"]["image_tag"])
+        digest = d.platform.digest_for_tag(repo, tag)
+        if digest is None:
+            raise ImageNotFound(f"the build finished but {repo}:{tag} is not in the repository")
+    else:
+        digest = str(ctx["image_digest"])
+    images: dict[str, str | None] = {}
+    td: str | None = None
+    if digest is not None:
+        image = f"{d.platform.repository_uri(repo)}@{digest}"
+        td = d.platform.register_task_definition(k, image)
+        images[td] = image
+    desired = params.get("desired_count")
+    if desired is None:
+        desired = r.env.get("desired_count")
+    if desired is None:
+        desired = k.profile.desired_count
+    try:
+        change = d.platform.apply_service(k, td, int(desired))
+    except Exception as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("ServiceNotFoundException", "ServiceNotActiveException") and td is None:
+            raise InvalidState(f"{r.environment} runs no service to redeploy: provision it first") from None
+        if code == "ClusterNotFoundException":
+            raise BaseInfrastructureMissing(f"ECS cluster {k.cluster_name} is missing or inactive") from None
+        raise
+    if change.service.get("status") != "ACTIVE":
+        raise BaseInfrastructureMissing(f"service {k.service_name} is {change.service.get('status')}, not ACTIVE")
+    if change.task_definition_arn not in images:
+        images |= d.platform.task_definition_images([change.task_definition_arn])
+    image_now = images.get(change.task_definition_arn)
+    if r.kind is OpKind.PROVISION:
+        _autoscaling(d, k, params, change.desired_count)
+    detail = {
+        "cluster": k.cluster_name,
+        "service": k.service_name,
+        "deployment_id": change.deployment_id,
+        "task_definition_arn": change.task_definition_arn,
+        "previous_task_definition_arn": change.previous_task_definition_arn,
+        "image_digest": digest or image_digest(image_now),
+        "desired_count": change.desired_count,
+    }
+    carry = {
+        **detail,
+        "image_tag": tag or image_tag(image_now),
+        "images": images,
+        "contract": k.to_dict(),
+        "detail": detail,
+    }
+    return Park(deployment_key(change.deployment_id), carry=carry, detail=detail)
 
 
-def wait_inactive(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    svc = d.platform.describe_service(k.cluster_name, k.service_name)
+def _autoscaling(d: Deps, k: Contract, params: dict[str, Any], desired: int) -> None:
+    if "autoscaling" in params:  # exact limits (or none), as recorded by the nightly snapshot
+        limits = params["autoscaling"]
+        if limits:
+            d.platform.configure_autoscaling(k, int(limits["min_count"]), int(limits["max_count"]))
+        else:
+            d.platform.remove_autoscaling(k)
+    elif k.profile.autoscaling:
+        d.platform.configure_autoscaling(k, min(k.profile.min_count, desired), max(k.profile.max_count, desired))
+    else:
+        d.platform.remove_autoscaling(k)
+
+
+def check_rollout(d: Deps, r: Run) -> StepResult:
+    """The wait's budget ended without an event: one describe call decides."""
+    detail = _op_step_detail(d, r, "rollout")
+    deployment_id = str(detail["deployment_id"])
+    outcome = d.platform.deployment_outcome(r.contract(d), deployment_id)
+    if outcome.state == "COMPLETED":
+        carry = {**detail, "images": {}, "detail": detail, "ok": True, "at": iso(r.now)}
+        return Done({"rollout": carry}, {"decided": "COMPLETED"})
+    if outcome.state == "FAILED":
+        raise DeploymentFailed(f"deployment {deployment_id} failed: {outcome.reason or 'no reason given'}")
+    raise WaitTimeout(
+        f"deployment {deployment_id} did not finish within {r.timeout_seconds}s; ECS goes on with it and the "
+        "environment shows what runs"
+    )
+
+
+def health_check(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    desired = int(r.ctx.get("rollout", {}).get("desired_count", k.profile.desired_count))
+    svc = d.platform.describe_service(k) or {}
+    running, healthy = int(svc.get("runningCount", 0)), d.platform.healthy_targets(k)
+    detail = {"running": running, "healthy": healthy, "desired": desired}
+    if running >= desired and healthy >= desired:
+        return Done({}, detail)
+    deadline, updates = _deadline(r, "health_check")
+    if r.now > deadline:
+        raise HealthCheckFailed(f"{running}/{desired} tasks running, {healthy}/{desired} targets healthy")
+    return Poll(updates, detail)
+
+
+# --- destroy ----------------------------------------------------------------------------------------------------
+def drain(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    svc = d.platform.describe_service(k)
+    if svc is None or svc.get("status") != "ACTIVE":
+        return Done({}, {"service": "absent"})
+    if int(svc.get("desiredCount", 0)) > 0 or not r.ctx.get("deadlines", {}).get("drain"):
+        d.platform.remove_autoscaling(k)
+        d.platform.scale_service(k, 0)
+    running = int(svc.get("runningCount", 0))
+    if running == 0 and int(svc.get("desiredCount", 0)) == 0:
+        return Done({}, {"running": 0})
+    deadline, updates = _deadline(r, "drain")
+    if r.now > deadline:
+        raise WaitTimeout(f"{k.service_name} still runs {running} task(s) after {r.timeout_seconds}s")
+    return Poll(updates, {"running": running})
+
+
+def delete_service(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    svc = d.platform.describe_service(k)
     if svc is None or svc.get("status") == "INACTIVE":
-        return {"inactive": True}
-    return {"inactive": False, **_not_done_yet(d, state, "inactive", f"deleting {k.service_name}")}
+        return Done({}, {"service": "INACTIVE"})
+    if svc.get("status") == "ACTIVE":
+        d.platform.delete_service(k)
+    deadline, updates = _deadline(r, "delete_service")
+    if r.now > deadline:
+        raise WaitTimeout(f"{k.service_name} is still {svc.get('status')} after {r.timeout_seconds}s")
+    return Poll(updates, {"service": str(svc.get("status"))})
 
 
-def deregister_task_definitions(d: Deps, state: State) -> Updates:
-    return {"deregistered": d.platform.deregister_task_definitions(_contract(state).task_family)}
-
-
-def delete_images(d: Deps, state: State) -> Updates:
-    return {"deleted_images": d.platform.delete_images(_contract(state).ecr_repository_name)}
-
-
-def delete_log_groups(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    return {"deleted_log_groups": d.platform.delete_log_groups(d.platform.log_groups(k))}
-
-
-def sweep(d: Deps, state: State) -> Updates:
-    k = _contract(state)
-    inv, tagged = d.platform.inventory(k), d.platform.tagged_leftovers(k)
-    if state["params"].get("nightly"):  # the night keeps images and logs: the morning restores that digest
-        inv = replace(inv, images=(), log_groups=())
-        tagged = [arn for arn in tagged if ":log-group:" not in arn]
-    leftovers = inv.leftovers()
-    leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
+def sweep(d: Deps, r: Run) -> StepResult:
+    k = r.contract(d)
+    nightly = bool(r.params.get("nightly"))  # the night keeps images and logs: the morning restores that digest
+    result = {"deregistered": d.platform.deregister_task_definitions(k.task_family)}
+    leftovers: list[str] = []
+    for _ in range(SWEEP_ROUNDS):
+        if not nightly:
+            result["deleted_images"] = result.get("deleted_images", 0) + d.platform.delete_images(k.ecr_repository_name)
+            result["deleted_log_groups"] = result.get("deleted_log_groups", 0) + d.platform.delete_log_groups(
+                d.platform.log_groups(k)
+            )
+        inv, tagged = d.platform.inventory(k), d.platform.tagged_leftovers(k)
+        if nightly:
+            inv = inv.without_images_and_logs()
+            tagged = [arn for arn in tagged if ":log-group:" not in arn]
+        leftovers = inv.leftovers() + [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
+        if not leftovers or nightly or (not inv.images and not inv.log_groups):
+            break  # only images and log groups can reappear (a push, a late log group); the rest is final
     if leftovers:
         raise LeftoversFound("left behind: " + "; ".join(leftovers))
-    return {"swept": True}
+    return Done({"swept": result}, result)
 
 
-StepFn = Callable[[Deps, State], Updates]
-STEPS: dict[str, StepFn] = {
-    f.__name__: f
-    for f in (
-        validate,
-        lock,
-        check_base,
-        ensure_image,
-        start_build,
-        wait_build,
-        check_build,
-        record_build,
-        resolve_image,
-        register_task_definition,
-        apply_service,
-        wait_deployment,
-        check_deployment,
-        health_check,
-        snapshot,
-        scale_down,
-        wait_drained,
-        delete_service,
-        wait_inactive,
-        deregister_task_definitions,
-        delete_images,
-        delete_log_groups,
-        sweep,
-        record,
-        unlock,
-        fail,
-    )
-}
-# Steps that are not part of the operation's timeline (the failure path records the failure itself).
-UNTRACKED = frozenset({"fail"})
-
-
-def run_step(name: str, d: Deps, state: State) -> State:
-    """Run one step, keep the operation's step timeline, and return the new execution state.
-
-    A wait step keeps a single timeline entry however many times it polls (``polls`` counts them); a retried
-    step counts ``attempts``. Errors are recorded, then re-raised for Step Functions' Retry/Catch.
-    """
-    fn = STEPS[name]
-    op_id = state["operation_id"]
-    if name in UNTRACKED:
-        return {**state, "ctx": {**state.get("ctx", {}), **fn(d, state)}}
-    op = d.store.get_operation(op_id)
-    if op is None:
-        raise InvalidState(f"operation {op_id} is not in the registry")
-    if op.status.finished:
-        raise OperationFinished(f"operation {op_id} is already {op.status.value}; step {name} not run")
-    now = d.clock()
-    for running in op.steps:  # an event-driven wait ended when the next step began (a check_: it timed out)
-        if running.name != name and running.name.startswith("wait_") and running.status is StepStatus.RUNNING:
-            if name.startswith("check_"):
-                ended = replace(running, status=StepStatus.FAILED, error="no event within the wait's timeout budget")
-            else:
-                ended = replace(running, status=StepStatus.SUCCEEDED)
-            d.store.record_step(op_id, replace(ended, ended_at=now))
-    prev = op.step(name)
-    waiting = name.startswith("wait_")
-    if prev is None:
-        rec = StepRecord(name=name, seq=len(op.steps) + 1, status=StepStatus.RUNNING, started_at=now)
-    elif prev.status is StepStatus.RUNNING and waiting:
-        rec = replace(prev, polls=prev.polls + 1)
-    else:
-        rec = StepRecord(
-            **{**prev.__dict__, "status": StepStatus.RUNNING, "attempts": prev.attempts + 1, "error": None}
+# --- the ends -------------------------------------------------------------------------------------------------
+def finish(d: Deps, r: Run) -> StepResult:
+    """The operation succeeded (or, on the cancel path, was cancelled): end it."""
+    ctx, params = r.ctx, r.params
+    k = r.contract(d)
+    cancelled = "cancel" in ctx
+    result: dict[str, Any] = {}
+    intended: Intended | None = None
+    images: dict[str, str | None] = {}
+    cancel_ctx = dict(ctx.get("cancel") or {})
+    roll = ctx.get("rollout") if isinstance(ctx.get("rollout"), dict) else cancel_ctx.get("rollout")
+    if roll is not None:
+        images = dict(roll.get("images") or {})
+        result = {key: roll.get(key) for key in ("image_digest", "image_tag", "task_definition_arn", "deployment_id")}
+    if r.kind is OpKind.BUILD and isinstance(ctx.get("build"), dict):
+        tag = str(ctx["build"]["image_tag"])
+        digest = d.platform.digest_for_tag(k.ecr_repository_name, tag)
+        if digest is None:
+            raise ImageNotFound(f"the build finished but {k.ecr_repository_name}:{tag} is not in the repository")
+        result = {"image_digest": digest, "image_tag": tag, "build_id": ctx["build"].get("build_id")}
+    if r.kind is OpKind.DESTROY:
+        result = dict(ctx.get("swept") or {})
+        if params.get("nightly") and ctx.get("snapshot") and not cancelled:
+            d.registry.set_snapshot_state(r.environment, r.op_id, "torn_down")
+            result["snapshot"] = ctx["snapshot"]
+    if params.get("restore") and not cancelled:
+        d.registry.set_snapshot_state(r.environment, str(params.get("snapshot_operation_id", "")), "restored")
+    kept = cancelled and cancel_ctx.get("mode") == "finish"
+    if roll is not None and (not cancelled or kept):
+        intended = Intended(
+            task_definition_arn=str(roll["task_definition_arn"]),
+            image_digest=roll.get("image_digest"),
+            image_tag=roll.get("image_tag"),
+            operation_id=r.op_id,
+            deployed_at=r.now,
         )
-    if waiting and "task_token" not in state:  # a task-token wait is one call, not a poll
-        rec = replace(rec, polls=max(rec.polls, 1))
-    if prev is None or not waiting or prev.status is not StepStatus.RUNNING:
-        d.store.record_step(op_id, rec)
+    steps = list(r.resolved_waits())
+    if cancelled:
+        result["cancel"] = {"mode": cancel_ctx.get("mode"), "undone": cancel_ctx.get("undone")}
+        if cancel_ctx.get("interrupted"):
+            steps.append(
+                StepRecord(
+                    str(cancel_ctx["interrupted"]["name"]),
+                    StepStatus.FAILED,
+                    read_time(cancel_ctx["interrupted"]["started_at"]) or r.now,
+                    read_time(cancel_ctx.get("started")) or r.now,
+                    detail=dict(cancel_ctx["interrupted"].get("detail") or {}),
+                    error="cancelled",
+                )
+            )
+        steps.append(
+            StepRecord(
+                "cancel",
+                StepStatus.SUCCEEDED,
+                read_time(cancel_ctx.get("started")) or r.now,
+                read_time(cancel_ctx.get("at")) or r.now,
+                detail={"undone": cancel_ctx.get("undone"), **dict(cancel_ctx.get("detail") or {})},
+            )
+        )
+    steps.append(StepRecord("finish", StepStatus.SUCCEEDED, r.started("finish"), r.now))
+    ended = d.operations.close(
+        r.closing(
+            status=OpStatus.ABORTED if cancelled else OpStatus.SUCCEEDED,
+            error={"step": None, "code": "Cancelled", "message": _cancel_message(cancel_ctx)} if cancelled else None,
+            result=result,
+            steps=steps,
+            contract=k,
+            images=images,
+            intended=intended,
+            clear_intended=r.kind is OpKind.DESTROY and not cancelled,
+            unless_cancelled=not cancelled,
+        )
+    )
+    if ended.cancelled:
+        raise Cancelled(f"operation {r.op_id} was cancelled before it ended")
+    return Closed()
+
+
+def _cancel_message(cancel: dict[str, Any]) -> str:
+    undone = cancel.get("undone") or "nothing had changed yet"
+    return f"cancelled through the control API ({cancel.get('mode', 'rollback')}): {undone}"
+
+
+def cancel(d: Deps, r: Run) -> StepResult:
+    """Undo what the operation began: roll a rollout back to the previous task definition and wait for it, or
+    stop the build; let the rollout finish when asked. Nothing to undo resolves the wait at once."""
+    op = d.registry.get_operation(r.op_id)
+    mode = op.cancel.mode if op and op.cancel else "rollback"
+    rolled = op.step("rollout") if op else None
+    building = op.step("build") if op else None
+    running = op.running_step() if op else None
+    base: dict[str, Any] = {"mode": mode, "started": iso(r.now)}
+    if running is not None:
+        base["interrupted"] = {"name": running.name, "started_at": iso(running.started_at), "detail": running.detail}
+    k = r.contract(d)
+    detail = dict(rolled.detail) if rolled else {}
+    previous = detail.get("previous_task_definition_arn")
+    if r.kind in (OpKind.DEPLOY, OpKind.PROVISION) and detail.get("deployment_id"):
+        if mode == "finish":
+            kept = {**detail, "images": {}, "ok": True, "at": iso(r.now), "detail": detail}
+            return _resolve_now(d, r, base | {"undone": "nothing: the rollout was left to finish", "rollout": kept})
+        if previous and previous != detail.get("task_definition_arn"):
+            change = d.platform.apply_service(k, previous, int(detail.get("desired_count") or 0))
+            undo = {
+                "cluster": k.cluster_name,
+                "service": k.service_name,
+                "reverted_to": previous,
+                "revision": revision(previous),
+                "revert_deployment_id": change.deployment_id,
+            }
+            carry = base | {"undone": f"rolled back to {previous}", "detail": undo}
+            return Park(deployment_key(change.deployment_id), carry=carry, detail=undo)
+        what = "nothing to roll back to: the service was created by this operation and is left as it runs"
+        return _resolve_now(d, r, base | {"undone": what})
+    if building is not None and building.detail.get("build_id") and building.status is StepStatus.RUNNING:
+        d.platform.stop_build(str(building.detail["build_id"]))
+        return _resolve_now(d, r, base | {"undone": f"build {building.detail['build_id']} stopped"})
+    return _resolve_now(d, r, base | {"undone": "nothing had changed yet"})
+
+
+def _resolve_now(d: Deps, r: Run, carry: dict[str, Any]) -> StepResult:
+    if r.token:
+        d.waits.sender.success(r.token, {**carry, "ok": True, "at": iso(r.now)})
+    return Closed()
+
+
+def fail(d: Deps, r: Run) -> StepResult:
+    """The failure path: end the operation FAILED (TIMED_OUT for a wait's budget, ABORTED when superseded) with
+    the failing step's own error and what ECS runs; hand the execution that error and message."""
+    error = r.state.get("error") or {}
+    name, message = str(error.get("Error", "Unknown")), str(error.get("Cause", "") or "")
     try:
-        updates = fn(d, state)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepError) else str(exc)
-        d.store.record_step(op_id, replace(rec, status=StepStatus.FAILED, error=error[:1000]))
+        cause = json.loads(message)
+        if isinstance(cause, dict):
+            message = str(cause.get("errorMessage", message))
+    except ValueError:
+        pass
+    op = d.registry.get_operation(r.op_id)
+    failed = (op.running_step() or op.failed_step()) if op else None
+    wait_key = failed.detail.get("wait") if failed else None
+    details: dict[str, Any] = {}
+    if wait_key:  # the event's own words (a task-token failure's cause may not survive the hop)
+        outcome = (d.registry.get_wait(str(wait_key)) or {}).get("outcome") or {}
+        if not outcome.get("ok", True):
+            message = message if message not in ("", "None") else str(outcome.get("message", ""))
+            details |= outcome.get("details") or {}
+    if message in ("", "None") and failed is not None and failed.error:
+        message = failed.error
+    status = {"WaitTimeout": OpStatus.TIMED_OUT, "States.Timeout": OpStatus.TIMED_OUT, "Superseded": OpStatus.ABORTED}
+    final = status.get(name, OpStatus.FAILED)
+    try:
+        k: Contract | None = r.contract(d)
+    except Exception:
+        k = None
+    if k is not None and name == "DeploymentFailed" and failed is not None:
+        details |= _deployment_failure(d, k, failed.detail)
+    steps = list(r.resolved_waits())
+    if failed is not None:
+        steps.append(failed.replace(status=StepStatus.FAILED, ended_at=r.now, error=message[:1000]))
+    d.operations.close(
+        r.closing(
+            status=final,
+            error={"step": failed.name if failed else None, "code": name, "message": message, "details": details},
+            steps=steps,
+            contract=k,
+        )
+    )
+    return Closed(failure={"error": name, "cause": f"{failed.name if failed else 'a step'}: {message}"[:32000]})
+
+
+def _deployment_failure(d: Deps, k: Contract, detail: dict[str, Any]) -> dict[str, Any]:
+    """Why ECS failed the deployment and what it serves instead."""
+    out = d.platform.failure_details(k, detail.get("deployment_id"))
+    svc = d.platform.describe_service(k)
+    serving = str(svc.get("taskDefinition")) if svc else None
+    if serving and serving != detail.get("task_definition_arn"):
+        image = d.platform.task_definition_images([serving]).get(serving)
+        out["rolled_back_to"] = {
+            "task_definition_arn": serving,
+            "revision": revision(serving),
+            "image_digest": image_digest(image),
+        }
+    return out
+
+
+PHASE_FUNCTIONS: dict[str, Callable[[Deps, Run], StepResult]] = {
+    "prepare": prepare,
+    "build": build,
+    "check_build": check_build,
+    "rollout": rollout,
+    "check_rollout": check_rollout,
+    "health_check": health_check,
+    "drain": drain,
+    "delete_service": delete_service,
+    "sweep": sweep,
+    "finish": finish,
+    "fail": fail,
+    "cancel": cancel,
+}
+
+
+# --- the runner ---------------------------------------------------------------------------------------------
+def run_step(d: Deps, name: str, state: State, token: str | None = None) -> State:
+    """Run one phase and keep the operation's timeline. Returns the execution's next state."""
+    phase = PHASES[name]
+    r = Run(state, token, d.clock())
+    started = r.started(name)
+    try:
+        result = PHASE_FUNCTIONS[name](d, r)
+    except (Cancelled, OperationFinished):
         raise
-    done = not waiting or any(v is True for k, v in updates.items() if not k.endswith("_deadline"))
-    if done:
-        d.store.record_step(op_id, replace(rec, status=StepStatus.SUCCEEDED, ended_at=d.clock()))
-    elif rec.polls > 1 and rec.polls % 10 == 0:
-        d.store.record_step(op_id, rec)
-    return {**state, "ctx": {**state.get("ctx", {}), **updates}}
+    except OperationEnded:
+        raise OperationFinished(f"operation {r.op_id} has already ended; {name} did nothing more") from None
+    except Exception as exc:
+        _record_error(d, r, name, started, exc)
+        raise
+    ctx = r.ctx
+    if isinstance(result, Closed):
+        return {
+            **state,
+            "step": {"name": name, "result": "done"},
+            **({"failure": result.failure} if result.failure else {}),
+        }
+    if isinstance(result, Park):
+        if token is None:
+            raise InvalidState(f"{name} waits for a task token, and none was given")
+        record = StepRecord(name, StepStatus.RUNNING, started, detail={**result.detail, "wait": result.key})
+        carry = {**result.carry, "detail": record.detail, "started": iso(started)}
+        d.waits.park(result.key, token, [*r.resolved_waits(), record], r.op_id, carry)
+        return state
+    ctx |= result.updates
+    if isinstance(result, Poll):
+        polls = int(ctx.get("polls", {}).get(name, 0)) + 1
+        ctx["polls"] = {**ctx.get("polls", {}), name: polls}
+        ctx["started"] = {**ctx.get("started", {}), name: started}
+        record = StepRecord(name, StepStatus.RUNNING, started, polls=polls, detail=result.detail)
+        _record(d, r, [record], cancellable=phase.name != "cancel")
+        return {**state, "ctx": ctx, "step": {"name": name, "result": "poll"}}
+    nxt = next_phase(r.kind, name, ctx)
+    resumed = Run({**state, "ctx": ctx}, token, r.now).resolved_waits()
+    records = [
+        *resumed,
+        StepRecord(
+            name,
+            StepStatus.SUCCEEDED,
+            started,
+            r.now,
+            polls=int(ctx.get("polls", {}).get(name, 0)),
+            detail=result.detail,
+        ),
+    ]
+    if nxt is not None:
+        records.append(StepRecord(nxt, StepStatus.RUNNING, r.now))
+        ctx["started"] = {**ctx.get("started", {}), nxt: r.now}
+    ctx["closed"] = [*ctx.get("closed", []), *(rec.name for rec in resumed)]
+    _record(d, r, records, cancellable=True)
+    return {**state, "ctx": ctx, "step": {"name": name, "result": "done"}}
+
+
+def _record(d: Deps, r: Run, records: list[StepRecord], cancellable: bool) -> None:
+    try:
+        cancel_request = d.registry.record_steps(r.op_id, records)
+    except OperationEnded:
+        raise OperationFinished(f"operation {r.op_id} has already ended") from None
+    if cancellable and cancel_request is not None:
+        raise Cancelled(f"operation {r.op_id} was cancelled ({cancel_request.mode})")
+
+
+def _record_error(d: Deps, r: Run, name: str, started: float, exc: Exception) -> None:
+    """A retried error keeps the step RUNNING and counts the attempt; any other marks it FAILED."""
+    text = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
+    try:
+        op = d.registry.get_operation(r.op_id)
+        prev = op.step(name) if op else None
+        attempts = (prev.attempts + 1) if prev is not None and prev.error else (prev.attempts if prev else 1)
+        detail = dict(prev.detail) if prev else {}
+        status = StepStatus.RUNNING if isinstance(exc, TransientError) else StepStatus.FAILED
+        ended = None if status is StepStatus.RUNNING else r.now
+        rec = StepRecord(name, status, started, ended, attempts=attempts, detail=detail, error=text[:1000])
+        d.registry.record_steps(r.op_id, [*r.resolved_waits(), rec])
+    except Exception as record_exc:  # the error itself matters more: Step Functions must see it
+        logger.warning("step error not recorded", extra={"step": name, "error": str(record_exc)})

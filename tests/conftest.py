@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+REGION = "eu-central-1"
+
 # Fake credentials and region before anything imports boto3; the real AWS is never reachable from a test.
 os.environ.update(
     {
@@ -19,8 +21,8 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SECURITY_TOKEN": "testing",
         "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_REGION": "eu-central-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -75,32 +77,44 @@ class MotoWorld:
     router: Any = None
 
     @property
-    def service(self) -> Any:
-        return self.container.service
+    def api(self) -> Any:
+        return self.container.api
 
     @property
-    def store(self) -> Any:
-        return self.container.store
+    def registry(self) -> Any:
+        return self.container.registry
+
+    def env(self, name: str = "dev") -> Any:
+        return self.container.environments.get(name)
 
     def client(self, name: str) -> Any:
         from controlplane.aws import clients
 
-        return clients.client(name, region="us-east-1")
+        return clients.client(name, region=REGION)
 
     def wait(self, op_id: str, timeout: float = 60.0) -> Any:
         deadline = time.time() + timeout
         while time.time() < deadline:
-            op = self.service.get_operation(op_id)
+            op = self.container.operations.get(op_id)
             if op.status.value != "RUNNING":
                 return op
             time.sleep(0.05)
         raise AssertionError(f"operation {op_id} still running after {timeout}s")
 
-    def run(self, kind: str, env: str = "dev", body: Any = None, **kw: Any) -> Any:
+    def start(self, kind: str, env: str = "dev", body: Any = None, key: str | None = None) -> Any:
         from controlplane.domain.model import OpKind
 
-        op, _ = self.service.start(OpKind(kind), env, body if body is not None else {}, **kw)
-        return self.wait(op.id)
+        op, _ = self.api.submit(OpKind(kind), env, body if body is not None else {}, key)
+        return op
+
+    def run(self, kind: str, env: str = "dev", body: Any = None, key: str | None = None) -> Any:
+        return self.wait(self.start(kind, env, body, key).id)
+
+    def service_description(self, env: str = "dev") -> dict[str, Any]:
+        (svc,) = self.client("ecs").describe_services(cluster=f"ecommerce-{env}", services=[f"cart-service-{env}"])[
+            "services"
+        ]
+        return dict(svc)
 
 
 def make_world(
@@ -117,16 +131,17 @@ def make_world(
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
-        world = seed.seed_all(lambda s: clients.client(s, region="us-east-1"), "us-east-1", environments=environments)
+        world = seed.seed_all(lambda s: clients.client(s, region=REGION), REGION, environments=environments)
         saved = dict(os.environ)
         os.environ.update(world.env_vars)
         box = (build or container.build)()
         container.reset(box)
+        box.environments.discover()
         emulator.start_ticker(interval=0.05)
         router = None
         if events:
-            make = lambda s: clients.client(s, region="us-east-1")  # noqa: E731
-            router = EventRouter(make, app_routes(world.function_prefix), world.account, "us-east-1")
+            make = lambda s: clients.client(s, region=REGION)  # noqa: E731
+            router = EventRouter(make, app_routes(world.function_prefix), world.account, REGION)
             emulator.listeners.append(router.on_emulated)
         try:
             yield MotoWorld(world=world, emulator=emulator, container=box, router=router)

@@ -1,32 +1,34 @@
-"""What the steps do to AWS: one adapter over ECS, ECR, CodeBuild, Logs, ELBv2, Auto Scaling and SSM.
+"""The Platform port over AWS: ECS, ECR, CodeBuild, Logs, ELBv2, Application Auto Scaling, SSM.
 
-Every method is safe to repeat: "already there" and "already gone" are successes.
+Every method is safe to repeat: "already there" and "already gone" are successes. Decisions about what a
+description means (primary deployment, rollback, reuse of a task definition) are in ``domain/rollout.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from controlplane.aws.clients import ClientError, error_code, is_not_found, translated
+from controlplane.domain import rollout
 from controlplane.domain.contract import Contract, ContractError, contract_parameter_name, parse_contract
 from controlplane.domain.plans import Inventory
 from controlplane.errors import BaseInfrastructureMissing
+from controlplane.ports import BuildStatus, ServiceChange
 
 MANAGED_BY = "controlplane"
+SERVICE_EVENTS_SHOWN = 5
+STOPPED_TASKS_SHOWN = 5
 
 
 def env_tags(environment: str) -> dict[str, str]:
     return {"cart:environment": environment, "cart:managed-by": MANAGED_BY}
 
 
-@dataclass(frozen=True)
-class DeploymentOutcome:
-    state: str  # IN_PROGRESS | COMPLETED | FAILED
-    reason: str
-    running_count: int = 0
-    desired_count: int = 0
+def _tag_list(environment: str) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in env_tags(environment).items()]
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,14 @@ class Clients:
     tagging: Any = None  # Resource Groups Tagging API (the destroy sweep)
 
 
-class Platform:
+class AwsPlatform:
     def __init__(self, clients: Clients, contract_prefix: str = "/cart-service") -> None:
         self.c = clients
         self._prefix = contract_prefix
+
+    @property
+    def region(self) -> str:
+        return str(self.c.ecs.meta.region_name)
 
     # contract and base ---------------------------------------------------------------------------------------
     def read_contract(self, environment: str) -> Contract:
@@ -65,6 +71,23 @@ class Platform:
             return parse_contract(raw, environment)
         except ContractError as exc:
             raise BaseInfrastructureMissing(f"contract {name} is invalid: {exc}") from None
+
+    def contracts(self) -> Mapping[str, Contract]:
+        """Every environment's contract under the prefix; an unreadable one is skipped (its provision says why)."""
+        found: dict[str, Contract] = {}
+        root = self._prefix.rstrip("/") + "/"
+        with translated():
+            for page in self.c.ssm.get_paginator("get_parameters_by_path").paginate(Path=root, Recursive=True):
+                for param in page.get("Parameters", []):
+                    name = str(param["Name"])
+                    if not name.endswith("/contract"):
+                        continue
+                    env = name[len(root) :].removesuffix("/contract")
+                    try:
+                        found[env] = parse_contract(param["Value"], env)
+                    except ContractError:
+                        continue
+        return found
 
     def missing_base(self, k: Contract) -> list[str]:
         """Names of the Terraform-owned resources that are not there."""
@@ -94,7 +117,7 @@ class Platform:
         with translated():
             return str(self.c.ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]["repositoryUri"])
 
-    def images(self, repo: str) -> list[dict[str, Any]]:
+    def _images(self, repo: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         with translated():
             for page in self.c.ecr.get_paginator("describe_images").paginate(repositoryName=repo):
@@ -123,42 +146,73 @@ class Platform:
         return True
 
     def newest_image(self, repo: str) -> str | None:
-        images = self.images(repo)
+        images = self._images(repo)
         if not images:
             return None
-        newest = max(images, key=lambda i: str(i.get("imagePushedAt", "")))
-        return str(newest["imageDigest"])
+        return str(max(images, key=lambda i: str(i.get("imagePushedAt", "")))["imageDigest"])
 
-    def start_build(self, project: str, source_version: str, image_tag: str, idempotency_token: str) -> str:
+    def start_build(self, k: Contract, source_version: str | None, image_tag: str, idempotency_token: str) -> str:
+        """Build from the contract's source (the CI/CD connection's repository and branch) unless the caller
+        names a source version of the project's own source."""
+        args: dict[str, Any] = {
+            "projectName": k.codebuild_project_name,
+            "environmentVariablesOverride": [{"name": "IMAGE_TAG", "value": image_tag, "type": "PLAINTEXT"}],
+            "idempotencyToken": idempotency_token,
+        }
+        src = k.build_source
+        if src is not None:
+            args |= {
+                "sourceTypeOverride": src.source_type,
+                "sourceLocationOverride": src.location,
+                "sourceVersion": source_version or src.branch,
+            }
+            if src.connection_arn:
+                args["sourceAuthOverride"] = {"type": "CODECONNECTIONS", "resource": src.connection_arn}
+        elif source_version:
+            args["sourceVersion"] = source_version
         with translated():
-            build = self.c.codebuild.start_build(
-                projectName=project,
-                sourceVersion=source_version,
-                environmentVariablesOverride=[{"name": "IMAGE_TAG", "value": image_tag, "type": "PLAINTEXT"}],
-                idempotencyToken=idempotency_token,
-            )["build"]
+            build = self.c.codebuild.start_build(**args)["build"]
         return str(build["id"])
 
-    def build_status(self, build_id: str) -> tuple[str, str]:
-        """(buildStatus, currentPhase)."""
+    def build_status(self, build_id: str) -> BuildStatus:
         with translated():
             builds = self.c.codebuild.batch_get_builds(ids=[build_id]).get("builds", [])
         if not builds:
-            return "UNKNOWN", "UNKNOWN"
-        return str(builds[0].get("buildStatus")), str(builds[0].get("currentPhase"))
+            return BuildStatus("UNKNOWN", "UNKNOWN")
+        b = builds[0]
+        failed = next(
+            (p for p in b.get("phases", []) if p.get("phaseStatus") not in (None, "SUCCEEDED", "IN_PROGRESS")), None
+        )
+        logs = b.get("logs") or {}
+        return BuildStatus(
+            status=str(b.get("buildStatus")),
+            phase=str(b.get("currentPhase")),
+            failed_phase=str(failed["phaseType"]) if failed else None,
+            phase_context=tuple(str(c.get("message", "")) for c in (failed or {}).get("contexts", [])),
+            logs_url=logs.get("deepLink"),
+        )
 
-    # task definitions -----------------------------------------------------------------------------------------
-    def ensure_log_group(self, name: str, retention_days: int, environment: str) -> None:
+    def stop_build(self, build_id: str) -> None:
         try:
             with translated():
-                self.c.logs.create_log_group(logGroupName=name, tags=env_tags(environment))
+                self.c.codebuild.stop_build(id=build_id)
+        except ClientError as exc:
+            if error_code(exc) not in ("InvalidInputException", "ResourceNotFoundException"):
+                raise
+
+    # task definitions -----------------------------------------------------------------------------------------
+    def _ensure_log_group(self, k: Contract) -> None:
+        try:
+            with translated():
+                self.c.logs.create_log_group(logGroupName=k.log_group_name, tags=env_tags(k.environment))
         except ClientError as exc:
             if error_code(exc) != "ResourceAlreadyExistsException":
                 raise
+            return
         with translated():
-            self.c.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+            self.c.logs.put_retention_policy(logGroupName=k.log_group_name, retentionInDays=k.log_retention_days)
 
-    def task_definition_for(self, k: Contract, image: str) -> dict[str, Any]:
+    def task_definition_spec(self, k: Contract, image: str) -> dict[str, Any]:
         return {
             "family": k.task_family,
             "networkMode": "awsvpc",
@@ -181,7 +235,7 @@ class Platform:
                         "logDriver": "awslogs",
                         "options": {
                             "awslogs-group": k.log_group_name,
-                            "awslogs-region": self.c.ecs.meta.region_name,
+                            "awslogs-region": self.region,
                             "awslogs-stream-prefix": k.container_name,
                         },
                     },
@@ -190,7 +244,8 @@ class Platform:
         }
 
     def register_task_definition(self, k: Contract, image: str) -> str:
-        """Register a revision pinned to the image; reuse the latest ACTIVE one if it already is."""
+        """A revision pinned to the image; the family's latest ACTIVE revision is reused when it already is."""
+        spec = self.task_definition_spec(k, image)
         with translated():
             try:
                 latest = self.c.ecs.describe_task_definition(taskDefinition=k.task_family)["taskDefinition"]
@@ -198,131 +253,230 @@ class Platform:
                 if error_code(exc) not in ("ClientException", "InvalidParameterException") and not is_not_found(exc):
                     raise
                 latest = None
-            if latest and latest.get("status") == "ACTIVE":
-                images = [c.get("image") for c in latest.get("containerDefinitions", [])]
-                if images == [image] and latest.get("cpu") == k.task_cpu and latest.get("memory") == k.task_memory:
-                    return str(latest["taskDefinitionArn"])
-            spec = self.task_definition_for(k, image)
-            tags = [{"key": key, "value": v} for key, v in env_tags(k.environment).items()]
-            td = self.c.ecs.register_task_definition(**spec, tags=tags)["taskDefinition"]
+        if rollout.reusable(latest, spec):
+            assert latest is not None
+            return str(latest["taskDefinitionArn"])
+        self._ensure_log_group(k)
+        with translated():
+            td = self.c.ecs.register_task_definition(**spec, tags=_tag_list(k.environment))["taskDefinition"]
         return str(td["taskDefinitionArn"])
 
-    def task_definition_image(self, arn: str) -> str:
-        with translated():
-            td = self.c.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        return str(td["containerDefinitions"][0]["image"])
+    def task_definition_images(self, arns: Sequence[str]) -> dict[str, str | None]:
+        images: dict[str, str | None] = {}
+        for arn in dict.fromkeys(arns):
+            try:
+                with translated():
+                    td = self.c.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            except ClientError as exc:
+                if error_code(exc) not in ("ClientException", "InvalidParameterException"):
+                    raise
+                images[arn] = None
+                continue
+            containers = td.get("containerDefinitions", [])
+            images[arn] = str(containers[0]["image"]) if containers else None
+        return images
 
     # the service ----------------------------------------------------------------------------------------------
-    def describe_service(self, cluster: str, service: str) -> dict[str, Any] | None:
+    def describe_service(self, k: Contract) -> dict[str, Any] | None:
         with translated():
             try:
-                found = self.c.ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+                found = self.c.ecs.describe_services(cluster=k.cluster_name, services=[k.service_name]).get(
+                    "services", []
+                )
             except ClientError as exc:
                 if is_not_found(exc, "ClusterNotFoundException"):
                     return None
                 raise
         return dict(found[0]) if found else None
 
-    def apply_service(self, k: Contract, task_definition: str, desired_count: int, fargate_spot: bool) -> str:
-        """Create the service, or update it to the task definition (force a new deployment if unchanged).
+    def _deployment_configuration(self, k: Contract) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        }
+        if k.alarm_names:
+            config["alarms"] = {"alarmNames": list(k.alarm_names), "enable": True, "rollback": True}
+        return config
 
-        Returns the id of the deployment this call started.
-        """
-        current = self.describe_service(k.cluster_name, k.service_name)
+    def _network(self, k: Contract) -> dict[str, Any]:
+        return {
+            "awsvpcConfiguration": {
+                "subnets": list(k.subnet_ids),
+                "securityGroups": list(k.security_group_ids),
+                "assignPublicIp": "ENABLED" if k.assign_public_ip else "DISABLED",
+            }
+        }
+
+    def _load_balancers(self, k: Contract) -> list[dict[str, Any]]:
+        return [
+            {"targetGroupArn": k.target_group_arn, "containerName": k.container_name, "containerPort": k.container_port}
+        ]
+
+    def _capacity(self, k: Contract) -> list[dict[str, Any]]:
+        return [{"capacityProvider": "FARGATE_SPOT" if k.profile.fargate_spot else "FARGATE", "weight": 1, "base": 0}]
+
+    def apply_service(self, k: Contract, task_definition: str | None, desired_on_create: int) -> ServiceChange:
+        """Create the service, or update it to the task definition (None: a new deployment of what it runs).
+
+        Every update applies the contract's network, load balancer, capacity provider and rollback alarms (so a
+        contract change reaches a running service) and leaves the desired count alone (autoscaling owns it)."""
         with translated():
-            if current is None or current.get("status") == "INACTIVE":
-                provider = "FARGATE_SPOT" if fargate_spot else "FARGATE"
+            try:
+                svc = self.c.ecs.update_service(
+                    cluster=k.cluster_name,
+                    service=k.service_name,
+                    **({"taskDefinition": task_definition} if task_definition else {}),
+                    forceNewDeployment=True,
+                    networkConfiguration=self._network(k),
+                    loadBalancers=self._load_balancers(k),
+                    capacityProviderStrategy=self._capacity(k),
+                    deploymentConfiguration=self._deployment_configuration(k),
+                )["service"]
+                previous = self._previous(svc)
+            except ClientError as exc:
+                if not is_not_found(exc, "ServiceNotFoundException", "ServiceNotActiveException"):
+                    raise
+                if task_definition is None:
+                    raise
                 svc = self.c.ecs.create_service(
                     cluster=k.cluster_name,
                     serviceName=k.service_name,
                     taskDefinition=task_definition,
-                    desiredCount=desired_count,
-                    capacityProviderStrategy=[{"capacityProvider": provider, "weight": 1, "base": 0}],
-                    deploymentConfiguration={
-                        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                        "maximumPercent": 200,
-                        "minimumHealthyPercent": 100,
-                    },
-                    networkConfiguration={
-                        "awsvpcConfiguration": {
-                            "subnets": list(k.subnet_ids),
-                            "securityGroups": list(k.security_group_ids),
-                            "assignPublicIp": "ENABLED" if k.assign_public_ip else "DISABLED",
-                        }
-                    },
-                    loadBalancers=[
-                        {
-                            "targetGroupArn": k.target_group_arn,
-                            "containerName": k.container_name,
-                            "containerPort": k.container_port,
-                        }
-                    ],
+                    desiredCount=desired_on_create,
+                    capacityProviderStrategy=self._capacity(k),
+                    deploymentConfiguration=self._deployment_configuration(k),
+                    networkConfiguration=self._network(k),
+                    loadBalancers=self._load_balancers(k),
                     healthCheckGracePeriodSeconds=60,
                     propagateTags="SERVICE",
                     enableECSManagedTags=True,
-                    tags=[{"key": key, "value": v} for key, v in env_tags(k.environment).items()],
+                    tags=_tag_list(k.environment),
                 )["service"]
-            else:
-                same = current.get("taskDefinition") == task_definition
-                svc = self.c.ecs.update_service(
-                    cluster=k.cluster_name,
-                    service=k.service_name,
-                    taskDefinition=task_definition,
-                    desiredCount=desired_count,
-                    forceNewDeployment=same,
-                )["service"]
-        primary = [d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"]
-        return str((primary or svc["deployments"])[0]["id"])
-
-    def deployment_outcome(self, k: Contract, deployment_id: str) -> DeploymentOutcome:
-        """The outcome of *that* deployment: a circuit-breaker rollback is FAILED with the reason."""
-        svc = self.describe_service(k.cluster_name, k.service_name)
-        if svc is None or svc.get("status") != "ACTIVE":
-            return DeploymentOutcome("FAILED", f"service {k.service_name} is gone")
-        deployments = svc.get("deployments", [])
-        mine = next((d for d in deployments if d.get("id") == deployment_id), None)
-        if mine is None:
-            primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
-            return DeploymentOutcome(
-                "FAILED",
-                f"deployment {deployment_id} was replaced by {primary.get('id', 'another deployment')} "
-                f"(rolled back to {primary.get('taskDefinition', 'the previous revision')})",
-            )
-        state = str(mine.get("rolloutState") or "IN_PROGRESS")
-        reason = str(mine.get("rolloutStateReason") or "")
-        if state == "COMPLETED" and mine.get("status") != "PRIMARY":
-            state, reason = "FAILED", f"deployment {deployment_id} completed but is no longer primary"
-        return DeploymentOutcome(
-            state,
-            reason,
-            running_count=int(mine.get("runningCount", 0)),
-            desired_count=int(mine.get("desiredCount", 0)),
+                previous = None
+        head = rollout.primary(svc) or (svc.get("deployments") or [{}])[0]
+        return ServiceChange(
+            deployment_id=str(head.get("id", "")),
+            task_definition_arn=str(svc.get("taskDefinition")),
+            previous_task_definition_arn=previous,
+            desired_count=int(svc.get("desiredCount", 0)),
+            service=dict(svc),
         )
 
-    def healthy_targets(self, target_group_arn: str) -> int:
+    @staticmethod
+    def _previous(svc: Mapping[str, Any]) -> str | None:
+        """The task definition served before this update: the newest other deployment's."""
+        head = rollout.primary(svc) or {}
+        others = [d for d in svc.get("deployments", []) if d.get("id") != head.get("id")]
+        if others:
+            return str(others[0].get("taskDefinition"))
+        return str(head.get("taskDefinition") or svc.get("taskDefinition") or "") or None
+
+    def deployment_outcome(self, k: Contract, deployment_id: str) -> rollout.DeploymentOutcome:
+        return rollout.outcome_of(self.describe_service(k), deployment_id)
+
+    def rollout_progress(self, cluster: str, service: str, deployment_id: str) -> dict[str, Any]:
         with translated():
-            health = self.c.elbv2.describe_target_health(TargetGroupArn=target_group_arn)
+            found = self.c.ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+        deployments: list[dict[str, Any]] = found[0].get("deployments", []) if found else []
+        mine: dict[str, Any] = next((d for d in deployments if d.get("id") == deployment_id), {})
+        return {
+            "deployment_id": deployment_id,
+            "task_definition_arn": mine.get("taskDefinition"),
+            "desired_count": int(mine.get("desiredCount", 0)),
+            "running_count": int(mine.get("runningCount", 0)),
+            "pending_count": int(mine.get("pendingCount", 0)),
+            "failed_tasks": int(mine.get("failedTasks", 0)),
+            "rollout_state": mine.get("rolloutState"),
+        }
+
+    def failure_details(self, k: Contract, deployment_id: str | None) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        svc = self.describe_service(k)
+        if svc is not None:
+            events = sorted(svc.get("events", []), key=lambda e: str(e.get("createdAt", "")), reverse=True)
+            details["service_events"] = [
+                {"at": str(e.get("createdAt", "")), "message": str(e.get("message", ""))}
+                for e in events[:SERVICE_EVENTS_SHOWN]
+            ]
+        stopped = self._stopped_tasks(k, deployment_id)
+        if stopped:
+            details["stopped_tasks"] = stopped
+            details["logs"] = self._logs(k, stopped[0]["task_id"])
+        else:
+            details["logs"] = {"group": k.log_group_name, "console_url": self._console_logs_url(k.log_group_name)}
+        return details
+
+    def _stopped_tasks(self, k: Contract, deployment_id: str | None) -> list[dict[str, Any]]:
+        with translated():
+            try:
+                arns = self.c.ecs.list_tasks(
+                    cluster=k.cluster_name, serviceName=k.service_name, desiredStatus="STOPPED"
+                ).get("taskArns", [])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+            if not arns:
+                return []
+            tasks = self.c.ecs.describe_tasks(cluster=k.cluster_name, tasks=arns[:100]).get("tasks", [])
+        if deployment_id:
+            tasks = [t for t in tasks if t.get("startedBy") in (None, "", deployment_id)] or tasks
+        tasks.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
+        out: list[dict[str, Any]] = []
+        for task in tasks[:STOPPED_TASKS_SHOWN]:
+            container: dict[str, Any] = next(iter(task.get("containers") or []), {})
+            arn = str(task.get("taskArn", ""))
+            out.append(
+                {
+                    "task_arn": arn,
+                    "task_id": arn.rsplit("/", 1)[-1],
+                    "container": container.get("name"),
+                    "stopped_reason": task.get("stoppedReason"),
+                    "exit_code": container.get("exitCode"),
+                    "container_reason": container.get("reason"),
+                }
+            )
+        return out
+
+    def _console_logs_url(self, group: str, stream: str | None = None) -> str:
+        def enc(value: str) -> str:  # the console's own double encoding of log group and stream names
+            return urllib.parse.quote(urllib.parse.quote(value, safe=""), safe="").replace("%", "$")
+
+        url = f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}#logsV2:log-groups/log-group/{enc(group)}"
+        return url + (f"/log-events/{enc(stream)}" if stream else "")
+
+    def _logs(self, k: Contract, task_id: str) -> dict[str, Any]:
+        stream = f"{k.container_name}/{k.container_name}/{task_id}"  # awslogs: <prefix>/<container>/<task id>
+        return {
+            "group": k.log_group_name,
+            "stream": stream,
+            "console_url": self._console_logs_url(k.log_group_name, stream),
+        }
+
+    def healthy_targets(self, k: Contract) -> int:
+        with translated():
+            health = self.c.elbv2.describe_target_health(TargetGroupArn=k.target_group_arn)
         return sum(
             1 for t in health.get("TargetHealthDescriptions", []) if t.get("TargetHealth", {}).get("State") == "healthy"
         )
 
     def scale_service(self, k: Contract, desired_count: int) -> bool:
-        svc = self.describe_service(k.cluster_name, k.service_name)
-        if svc is None or svc.get("status") != "ACTIVE":
-            return False
-        with translated():
-            self.c.ecs.update_service(cluster=k.cluster_name, service=k.service_name, desiredCount=desired_count)
+        try:
+            with translated():
+                self.c.ecs.update_service(cluster=k.cluster_name, service=k.service_name, desiredCount=desired_count)
+        except ClientError as exc:
+            if is_not_found(exc, "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"):
+                return False
+            raise
         return True
 
     def delete_service(self, k: Contract) -> bool:
-        svc = self.describe_service(k.cluster_name, k.service_name)
-        if svc is None or svc.get("status") == "INACTIVE":
-            return False
         try:
             with translated():
-                self.c.ecs.delete_service(cluster=k.cluster_name, service=k.service_name)
+                self.c.ecs.delete_service(cluster=k.cluster_name, service=k.service_name, force=True)
         except ClientError as exc:
-            if is_not_found(exc, "ServiceNotFoundException", "ServiceNotActiveException"):
+            if is_not_found(exc, "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"):
                 return False
             raise
         return True
@@ -338,14 +492,14 @@ class Platform:
             ).get("ScalableTargets", [])
         return dict(found[0]) if found else None
 
-    def configure_autoscaling(self, k: Contract, min_count: int, max_count: int, cpu_target: int) -> None:
+    def configure_autoscaling(self, k: Contract, low: int, high: int) -> None:
         with translated():
             self.c.autoscaling.register_scalable_target(
                 ServiceNamespace="ecs",
                 ResourceId=self._resource_id(k),
                 ScalableDimension="ecs:service:DesiredCount",
-                MinCapacity=min_count,
-                MaxCapacity=max_count,
+                MinCapacity=low,
+                MaxCapacity=high,
             )
             self.c.autoscaling.put_scaling_policy(
                 PolicyName=f"{k.service_name}-cpu",
@@ -354,7 +508,7 @@ class Platform:
                 ScalableDimension="ecs:service:DesiredCount",
                 PolicyType="TargetTrackingScaling",
                 TargetTrackingScalingPolicyConfiguration={
-                    "TargetValue": float(cpu_target),
+                    "TargetValue": float(k.profile.cpu_target_percent),
                     "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
                     "ScaleInCooldown": 120,
                     "ScaleOutCooldown": 60,
@@ -362,8 +516,6 @@ class Platform:
             )
 
     def remove_autoscaling(self, k: Contract) -> bool:
-        if self.scalable_target(k) is None:
-            return False
         try:
             with translated():
                 self.c.autoscaling.deregister_scalable_target(
@@ -372,25 +524,24 @@ class Platform:
                     ScalableDimension="ecs:service:DesiredCount",
                 )
         except ClientError as exc:
-            if not is_not_found(exc, "ObjectNotFoundException"):
-                raise
-            return False
+            gone = error_code(exc) == "ValidationException" and "No scalable target" in str(exc)
+            if is_not_found(exc, "ObjectNotFoundException") or gone:
+                return False
+            raise
         return True
 
-    # teardown ---------------------------------------------------------------------------------------------------
-    def active_task_definitions(self, family: str) -> list[str]:
+    # the sweep --------------------------------------------------------------------------------------------------
+    def _task_definitions(self, family: str, status: str) -> list[str]:
         arns: list[str] = []
         with translated():
-            for page in self.c.ecs.get_paginator("list_task_definitions").paginate(
-                familyPrefix=family, status="ACTIVE"
-            ):
-                arns += [a for a in page.get("taskDefinitionArns", []) if _family(a) == family]
+            for page in self.c.ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status):
+                arns += [a for a in page.get("taskDefinitionArns", []) if rollout.family(a) == family]
         return arns
 
     def deregister_task_definitions(self, family: str) -> int:
         """Deregister the family's ACTIVE revisions, then delete every INACTIVE one (so no tagged revision stays)."""
         count = 0
-        for arn in self.active_task_definitions(family):
+        for arn in self._task_definitions(family, "ACTIVE"):
             try:
                 with translated():
                     self.c.ecs.deregister_task_definition(taskDefinition=arn)
@@ -398,35 +549,19 @@ class Platform:
             except ClientError as exc:
                 if error_code(exc) not in ("ClientException", "InvalidParameterException"):
                     raise
-        inactive: list[str] = []
+        inactive = self._task_definitions(family, "INACTIVE")
         with translated():
-            for page in self.c.ecs.get_paginator("list_task_definitions").paginate(
-                familyPrefix=family, status="INACTIVE"
-            ):
-                inactive += [a for a in page.get("taskDefinitionArns", []) if _family(a) == family]
             for start in range(0, len(inactive), 10):  # DeleteTaskDefinitions takes at most 10
                 self.c.ecs.delete_task_definitions(taskDefinitions=inactive[start : start + 10])
         return count
 
-    def tagged_leftovers(self, k: Contract) -> list[str]:
-        """ARNs still tagged as the control plane's for this environment (a deleted, INACTIVE service aside)."""
-        if self.c.tagging is None:
-            return []
-        filters = [
-            {"Key": "cart:environment", "Values": [k.environment]},
-            {"Key": "cart:managed-by", "Values": [MANAGED_BY]},
-        ]
-        arns: list[str] = []
-        with translated():
-            for page in self.c.tagging.get_paginator("get_resources").paginate(TagFilters=filters):
-                arns += [r["ResourceARN"] for r in page.get("ResourceTagMappingList", [])]
-        svc = self.describe_service(k.cluster_name, k.service_name)
-        if svc is None or svc.get("status") == "INACTIVE":
-            arns = [a for a in arns if not a.endswith(f"service/{k.cluster_name}/{k.service_name}")]
-        return sorted(arns)
-
     def delete_images(self, repo: str) -> int:
-        digests = sorted({str(i["imageDigest"]) for i in self.images(repo)})
+        try:
+            digests = sorted({str(i["imageDigest"]) for i in self._images(repo)})
+        except ClientError as exc:
+            if is_not_found(exc, "RepositoryNotFoundException"):
+                return 0
+            raise
         for start in range(0, len(digests), 100):
             with translated():
                 self.c.ecr.batch_delete_image(
@@ -442,7 +577,7 @@ class Platform:
                     names += [g["logGroupName"] for g in page.get("logGroups", [])]
         return sorted(set(names))
 
-    def delete_log_groups(self, names: list[str]) -> int:
+    def delete_log_groups(self, names: Sequence[str]) -> int:
         deleted = 0
         for name in names:
             try:
@@ -454,10 +589,27 @@ class Platform:
                     raise
         return deleted
 
+    def tagged_leftovers(self, k: Contract) -> list[str]:
+        """ARNs still tagged as the control plane's for this environment (a deleted, INACTIVE service aside)."""
+        if self.c.tagging is None:
+            return []
+        filters = [
+            {"Key": "cart:environment", "Values": [k.environment]},
+            {"Key": "cart:managed-by", "Values": [MANAGED_BY]},
+        ]
+        arns: list[str] = []
+        with translated():
+            for page in self.c.tagging.get_paginator("get_resources").paginate(TagFilters=filters):
+                arns += [r["ResourceARN"] for r in page.get("ResourceTagMappingList", [])]
+        svc = self.describe_service(k)
+        if svc is None or svc.get("status") == "INACTIVE":
+            arns = [a for a in arns if not a.endswith(f"service/{k.cluster_name}/{k.service_name}")]
+        return sorted(arns)
+
     def inventory(self, k: Contract) -> Inventory:
-        svc = self.describe_service(k.cluster_name, k.service_name)
+        svc = self.describe_service(k)
         try:
-            images = tuple(sorted({str(i["imageDigest"]) for i in self.images(k.ecr_repository_name)}))
+            images = tuple(sorted({str(i["imageDigest"]) for i in self._images(k.ecr_repository_name)}))
         except ClientError as exc:
             if not is_not_found(exc, "RepositoryNotFoundException"):
                 raise
@@ -470,14 +622,10 @@ class Platform:
             desired_count=int(svc.get("desiredCount", 0)) if svc else 0,
             running_count=int(svc.get("runningCount", 0)) if svc else 0,
             scalable_target=self.scalable_target(k) is not None,
-            task_definitions=tuple(self.active_task_definitions(k.task_family)),
+            task_definitions=tuple(self._task_definitions(k.task_family, "ACTIVE")),
             images=images,
             log_groups=tuple(self.log_groups(k)),
         )
-
-
-def _family(task_definition_arn: str) -> str:
-    return task_definition_arn.split("/")[-1].rsplit(":", 1)[0]
 
 
 def _status(exc: ClientError) -> int:

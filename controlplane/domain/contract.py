@@ -38,6 +38,24 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class BuildSource:
+    """Where the image's source lives (the CI/CD connection's repository), for a build the control plane starts."""
+
+    source_type: str  # CodeBuild's source type: GITHUB | GITHUB_ENTERPRISE | GITLAB | GITLAB_SELF_MANAGED | BITBUCKET
+    location: str  # the repository's clone URL
+    branch: str
+    connection_arn: str | None = None  # CodeConnections (CodeStar) connection that authorizes the clone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.source_type,
+            "location": self.location,
+            "branch": self.branch,
+            "connection_arn": self.connection_arn,
+        }
+
+
+@dataclass(frozen=True)
 class Contract:
     environment: str
     tier: str
@@ -60,6 +78,14 @@ class Contract:
     log_group_name: str
     log_retention_days: int
     profile: Profile
+    alarm_names: tuple[str, ...] = ()  # deployments roll back when one of them alarms
+    build_source: BuildSource | None = None
+    alb_dns_name: str | None = None
+    notification_topic_arn: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return f"http://{self.alb_dns_name}" if self.alb_dns_name else None
 
     @property
     def container_insights_log_group(self) -> str:
@@ -93,6 +119,10 @@ class Contract:
             "log_group_name": self.log_group_name,
             "log_retention_days": self.log_retention_days,
             "profile": self.profile.to_dict(),
+            "alarm_names": list(self.alarm_names),
+            "build_source": self.build_source.to_dict() if self.build_source else None,
+            "alb_dns_name": self.alb_dns_name,
+            "notification_topic_arn": self.notification_topic_arn,
         }
 
     def to_json(self) -> str:
@@ -171,6 +201,47 @@ def parse_contract(raw: str | dict[str, Any], environment: str) -> Contract:
         log_group_name=_req(data, "log_group_name", str),
         log_retention_days=int(data.get("log_retention_days", 14)),
         profile=profile,
+        alarm_names=_optional_str_list(data, "alarm_names"),
+        build_source=_build_source(data.get("build_source")),
+        alb_dns_name=_optional_str(data, "alb_dns_name"),
+        notification_topic_arn=_optional_str(data, "notification_topic_arn"),
+    )
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ContractError(f"contract field {key!r} must be a string")
+    return value
+
+
+def _optional_str_list(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    values = data.get(key)
+    if values is None:
+        return ()
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ContractError(f"contract field {key!r} must be a list of strings")
+    return tuple(values)
+
+
+SOURCE_TYPES = ("GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLAB_SELF_MANAGED", "BITBUCKET")
+
+
+def _build_source(raw: Any) -> BuildSource | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ContractError("contract field 'build_source' must be an object")
+    kind = _req(raw, "type", str, "build_source.")
+    if kind not in SOURCE_TYPES:
+        raise ContractError(f"contract field 'build_source.type' must be one of {', '.join(SOURCE_TYPES)}")
+    return BuildSource(
+        source_type=kind,
+        location=_req(raw, "location", str, "build_source."),
+        branch=_req(raw, "branch", str, "build_source."),
+        connection_arn=_optional_str(raw, "connection_arn"),
     )
 
 

@@ -12,13 +12,13 @@ Redeploy on push (ECR events are best effort: duplicated, reordered, in bursts):
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.domain.model import DeployOnPush
 from controlplane.domain.semver import SemverError, parse_version, satisfies
+from controlplane.domain.times import BadTime, parse_iso
 from controlplane.domain.validation import DIGEST_RE, TAG_RE
 
 ECR_SOURCE = "aws.ecr"
@@ -56,16 +56,9 @@ def parse_time(value: Any) -> float:
     if not isinstance(value, str):
         raise MalformedEvent("the event has no 'time'")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_iso(value)
+    except BadTime:
         raise MalformedEvent(f"the event's time {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def format_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_ecr_push(event: Any) -> ImagePush | None:
@@ -85,11 +78,11 @@ def parse_ecr_push(event: Any) -> ImagePush | None:
     repo, digest, tag = detail.get("repository-name"), detail.get("image-digest"), detail.get("image-tag")
     if not isinstance(repo, str) or not repo:
         raise MalformedEvent("detail.repository-name is missing")
-    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
         raise MalformedEvent(f"detail.image-digest {digest!r} is not sha256:<64 hex>")
     if tag in ("", None):
         tag = None  # a push by digest only
-    elif not isinstance(tag, str) or not TAG_RE.match(tag):
+    elif not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
         raise MalformedEvent(f"detail.image-tag {tag!r} is not a valid tag")
     event_id = event.get("id")
     return ImagePush(
@@ -132,56 +125,6 @@ def push_matches(policy: DeployOnPush | None, environment: str, push: ImagePush)
     return tag_matches(policy, push.tag)
 
 
-def push_operation_id(environment: str, digest: str) -> str:
-    """One deploy per environment and digest, whatever the number of events or tags."""
-    return "deploy-push-" + hashlib.sha256(f"{environment}|{digest}".encode()).hexdigest()[:20]
-
-
-@dataclass(frozen=True)
-class PushRecord:
-    """The newest push seen for an environment, and what became of it."""
-
-    environment: str
-    digest: str
-    tag: str | None
-    pushed_at: float
-    state: str  # pending | started | dropped
-    operation_id: str
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "digest": self.digest,
-            "tag": self.tag,
-            "pushed_at": self.pushed_at,
-            "state": self.state,
-            "operation_id": self.operation_id,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PushRecord:
-        return cls(
-            environment=str(data["environment"]),
-            digest=str(data["digest"]),
-            tag=data.get("tag"),
-            pushed_at=float(data["pushed_at"]),
-            state=str(data.get("state", "pending")),
-            operation_id=str(data["operation_id"]),
-            note=str(data.get("note", "")),
-        )
-
-
-def is_newer(push: ImagePush, stored: PushRecord | None) -> bool:
-    """Newest wins. Within one second (the events' resolution) a different digest arriving later wins."""
-    if stored is None:
-        return True
-    if push.digest == stored.digest:
-        return False
-    return push.pushed_at >= stored.pushed_at
-
-
 ECS_DEPLOYMENT_PATTERN: dict[str, Any] = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Deployment State Change"],
@@ -201,6 +144,7 @@ class WaitResult:
     key: str  # deployment#<id> | build#<id>
     ok: bool
     reason: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _detail(event: Any, source: str, detail_type: str) -> dict[str, Any]:
@@ -236,5 +180,39 @@ def parse_codebuild_state(event: Any) -> WaitResult | None:
     if not isinstance(build_id, str) or not build_id:
         raise MalformedEvent("detail.build-id is missing")
     short = build_id.rsplit("build/", 1)[-1]
-    phase = detail.get("current-phase") or "?"
-    return WaitResult(f"build#{short}", status == "SUCCEEDED", f"build {short} ended {status} in phase {phase}")
+    raw_info = detail.get("additional-information")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    failed: dict[str, Any] | None = next(
+        (
+            p
+            for p in info.get("phases") or []
+            if isinstance(p, dict) and p.get("phase-status") not in (None, "SUCCEEDED", "IN_PROGRESS")
+        ),
+        None,
+    )
+    phase = str((failed or {}).get("phase-type") or detail.get("current-phase") or "?")
+    context = [str(c) for c in (failed or {}).get("phase-context") or [] if c]
+    if not context:
+        context = _phase_context(detail.get("current-phase-context"))
+    raw_logs = info.get("logs")
+    logs: dict[str, Any] = raw_logs if isinstance(raw_logs, dict) else {}
+    details: dict[str, Any] = {"build": {"build_id": short, "phase": phase, "phase_context": context}}
+    if logs.get("deep-link"):
+        details["build"]["logs_url"] = str(logs["deep-link"])
+    why = f": {'; '.join(context)}" if context else ""
+    ok = status == "SUCCEEDED"
+    reason = f"build {short} succeeded" if ok else f"build {short} ended {status} in phase {phase}{why}"
+    return WaitResult(f"build#{short}", ok, reason, {} if ok else details)
+
+
+def _phase_context(raw: Any) -> list[str]:
+    """``current-phase-context`` is a JSON list in a string ("[]", "[: ...]"); keep its non-empty messages."""
+    if isinstance(raw, list):
+        return [str(c) for c in raw if c and str(c).strip(": ")]
+    if not isinstance(raw, str):
+        return []
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return [raw.strip("[]")] if raw.strip("[]: ") else []
+    return [str(c) for c in parsed if c and str(c).strip(": ")] if isinstance(parsed, list) else []

@@ -9,18 +9,12 @@ from controlplane.domain.model import Environment, Operation
 
 def operation_ended(op: Operation) -> tuple[str, dict[str, Any]]:
     subject = f"cart-controlplane: {op.kind.value} of {op.environment} {op.status.value}"
-    message = {
-        "type": "operation-ended",
-        "operation_id": op.id,
-        "environment": op.environment,
-        "kind": op.kind.value,
-        "trigger": op.trigger,
-        "status": op.status.value,
-        "error": op.error,
-        "result": op.result,
-        "created_at": op.created_at,
-        "ended_at": op.ended_at,
+    full = op.to_dict()
+    message = {"type": "operation-ended"} | {
+        k: full[k]
+        for k in ("id", "environment", "kind", "trigger", "status", "error", "result", "created_at", "ended_at")
     }
+    message["operation_id"] = message.pop("id")
     return subject[:100], message
 
 
@@ -32,10 +26,11 @@ def teardown_reminder(env: Environment, teardown_schedule: str, until_example: s
         "type": "teardown-reminder",
         "environment": env.name,
         "teardown_schedule": teardown_schedule,
-        "image_digest": env.image_digest,
+        "image_digest": env.service.image_digest if env.service else None,
         "message": (
             f"{env.name} will be torn down by the nightly teardown ({teardown_schedule}) and restored in the "
-            f"morning. To keep it running, call {call} with {body} (DELETE the same path to end it)."
+            f"morning. To keep it running, call {call} with {body} (DELETE the same path to end it), or run "
+            f"`cartctl keep-alive set {env.name} --for 12h`."
         ),
         "keep_alive": {"method": "POST", "path": f"/environments/{env.name}/keep-alive", "body": body},
     }

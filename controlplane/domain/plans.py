@@ -1,75 +1,11 @@
-"""The ordered steps of every operation kind, and the destroy plan shown before anything is deleted."""
+"""What the control plane owns for an environment (its inventory) and the destroy plan shown before anything
+is deleted. Pure."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
-
-from controlplane.domain.model import OpKind
-
-# The Lambda steps each state machine runs, in order (wait loops and the failure path aside). The ASL files in
-# statemachines/ must follow this order; a test checks that they do.
-PROVISION_STEPS: tuple[str, ...] = (
-    "validate",
-    "lock",
-    "check_base",
-    "ensure_image",
-    "register_task_definition",
-    "apply_service",
-    "wait_deployment",
-    "health_check",
-    "record",
-    "unlock",
-)
-
-STEP_ORDER: dict[OpKind, tuple[str, ...]] = {
-    OpKind.PROVISION: PROVISION_STEPS,
-    OpKind.BUILD: ("validate", "lock", "start_build", "wait_build", "record_build", "record", "unlock"),
-    OpKind.DEPLOY: (
-        "validate",
-        "lock",
-        "resolve_image",
-        "register_task_definition",
-        "apply_service",
-        "wait_deployment",
-        "record",
-        "unlock",
-    ),
-    OpKind.DESTROY: (
-        "validate",
-        "lock",
-        "scale_down",
-        "wait_drained",
-        "delete_service",
-        "wait_inactive",
-        "deregister_task_definitions",
-        "delete_images",
-        "delete_log_groups",
-        "sweep",
-        "record",
-        "unlock",
-    ),
-}
-
-
-# The Lambda steps each iteration of the batch state machines runs (statemachines/teardown|restore.asl.json: a
-# Map over environments, one operation per item). The nightly teardown keeps images and logs for the morning.
-BATCH_STEP_ORDER: dict[str, tuple[str, ...]] = {
-    "teardown": (
-        "validate",
-        "lock",
-        "snapshot",
-        "scale_down",
-        "wait_drained",
-        "delete_service",
-        "wait_inactive",
-        "deregister_task_definitions",
-        "sweep",
-        "record",
-        "unlock",
-    ),
-    "restore": PROVISION_STEPS,  # a restore is a provision pinned to the recorded values
-}
 
 
 @dataclass(frozen=True)
@@ -106,6 +42,10 @@ class Inventory:
             "log_groups": list(self.log_groups),
         }
 
+    def without_images_and_logs(self) -> Inventory:
+        """What the nightly teardown must leave behind (it keeps images and logs for the morning)."""
+        return dataclasses.replace(self, images=(), log_groups=())
+
     def leftovers(self) -> list[str]:
         """Everything that should not exist after a destroy."""
         left: list[str] = []
@@ -119,28 +59,26 @@ class Inventory:
         return left
 
 
-def destroy_plan(inv: Inventory) -> list[dict[str, Any]]:
-    """The ordered plan of a destroy, with what each step will act on. Pure: derived from the inventory."""
+def destroy_plan(inv: Inventory, nightly: bool = False) -> list[dict[str, Any]]:
+    """The ordered plan of a destroy (the phases of flows.FLOWS[destroy]), with what each will act on. Pure."""
     service = f"{inv.cluster}/{inv.service_name}"
     active = inv.service_active
-    steps: list[dict[str, Any]] = [
+    keep = " (the nightly teardown keeps images and log groups)" if nightly else ""
+    return [
         {
-            "step": "lock",
-            "action": f"take the lock on environment {inv.environment}",
+            "step": "prepare",
+            "action": f"take the lock on {inv.environment}, read its contract"
+            + (", snapshot what runs for the morning" if nightly else ""),
             "resources": [],
         },
         {
-            "step": "scale_down",
+            "step": "drain",
             "action": (
-                f"remove autoscaling and scale {service} from {inv.desired_count} to 0 tasks"
+                f"remove autoscaling, scale {service} from {inv.desired_count} to 0 and wait until its "
+                f"{inv.running_count} running task(s) stopped"
                 if active
-                else "nothing to scale: the service does not exist"
+                else "nothing to drain: the service does not exist"
             ),
-            "resources": [service] if active else [],
-        },
-        {
-            "step": "wait_drained",
-            "action": f"wait until {inv.running_count} running task(s) have drained" if active else "no tasks",
             "resources": [service] if active else [],
         },
         {
@@ -149,26 +87,18 @@ def destroy_plan(inv: Inventory) -> list[dict[str, Any]]:
             "resources": [service] if active else [],
         },
         {
-            "step": "deregister_task_definitions",
-            "action": f"deregister {len(inv.task_definitions)} task definition revision(s)",
-            "resources": list(inv.task_definitions),
-        },
-        {
-            "step": "delete_images",
-            "action": f"delete {len(inv.images)} image(s) from the environment's ECR repository",
-            "resources": list(inv.images),
-        },
-        {
-            "step": "delete_log_groups",
-            "action": f"delete {len(inv.log_groups)} log group(s), including container insights",
-            "resources": list(inv.log_groups),
-        },
-        {
             "step": "sweep",
-            "action": "verify nothing the control plane created for the environment remains",
+            "action": (
+                f"deregister and delete {len(inv.task_definitions)} task definition revision(s)"
+                + ("" if nightly else f", delete {len(inv.images)} image(s) and {len(inv.log_groups)} log group(s)")
+                + keep
+                + ", then verify nothing the control plane made remains"
+            ),
+            "resources": [*inv.task_definitions, *(() if nightly else (*inv.images, *inv.log_groups))],
+        },
+        {
+            "step": "finish",
+            "action": "record the environment destroyed (from what ECS runs), release the lock, notify",
             "resources": [],
         },
-        {"step": "record", "action": "mark the environment destroyed", "resources": []},
-        {"step": "unlock", "action": "release the lock", "resources": []},
     ]
-    return steps

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.domain.model import Environment, EnvStatus, Tier
+from controlplane.domain.times import BadTime, iso, parse_iso, read_time, stamp
 from controlplane.domain.validation import InvalidInput, check_object
+
+__all__ = ["Snapshot", "iso", "keep_alive_request", "restore_selection", "run_id", "teardown_selection"]
 
 MAX_KEEP_ALIVE_SECONDS = 14 * 24 * 3600
 
 
-def teardown_selection(
-    environments: Iterable[Environment], keep_alives: Mapping[str, float], now: float
-) -> list[Environment]:
+def teardown_selection(environments: Iterable[Environment], now: float) -> list[Environment]:
     """Environments the nightly run tears down: tier dev, ``nightly_teardown`` on, ready (something runs), and
-    no keep-alive that is still live. Staging and prod are never selected, whatever their settings say."""
+    no keep-alive that is still live. Staging and prod are never selected, whatever their settings say (and the
+    teardown's prepare phase refuses anything its contract does not call dev)."""
     return [
         env
         for env in environments
         if env.tier is Tier.DEV
         and env.settings.nightly_teardown
         and env.status is EnvStatus.READY
-        and keep_alives.get(env.name, 0.0) <= now
+        and env.keep_alive(now) is None
     ]
 
 
@@ -54,7 +55,7 @@ class Snapshot:
             "image_digest": self.image_digest,
             "operation_id": self.operation_id,
             "state": self.state,
-            "taken_at": self.taken_at,
+            "taken_at": iso(self.taken_at),
         }
 
     @classmethod
@@ -68,7 +69,7 @@ class Snapshot:
             image_digest=str(data["image_digest"]),
             operation_id=str(data["operation_id"]),
             state=str(data.get("state", "taken")),
-            taken_at=float(data.get("taken_at") or 0.0),
+            taken_at=read_time(data.get("taken_at")) or 0.0,
         )
 
     def restore_params(self) -> dict[str, Any]:
@@ -103,12 +104,9 @@ def keep_alive_request(body: Any, now: float) -> float:
     if not isinstance(until, str):
         raise InvalidInput('until is required: an ISO 8601 time, e.g. {"until": "2026-11-26T23:00:00Z"}')
     try:
-        parsed = datetime.fromisoformat(until.replace("Z", "+00:00"))
-    except ValueError:
+        ts = parse_iso(until)
+    except BadTime:
         raise InvalidInput(f"until {until!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    ts = parsed.timestamp()
     if ts <= now:
         raise InvalidInput("until must be in the future")
     if ts - now > MAX_KEEP_ALIVE_SECONDS:
@@ -116,13 +114,6 @@ def keep_alive_request(body: Any, now: float) -> float:
     return ts
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def run_id(event_time: str) -> str:
     """A scheduled run's id, from its event's time: a retried delivery of the same event is the same run."""
-    parsed = datetime.fromisoformat(event_time.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y%m%dt%H%M%S")
+    return stamp(parse_iso(event_time))

@@ -14,14 +14,22 @@ from controlplane.domain.model import (
 )
 from controlplane.domain.semver import SemverError, parse_range
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-SOURCE_VERSION_RE = re.compile(r"^[A-Za-z0-9_./@^~-]{1,255}$")
-OPERATION_ID_RE = re.compile(r"^[a-z]+-[a-z0-9-]{1,70}$")
-IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_JSON_DEPTH = 32
+MAX_BODY_BYTES = 64 * 1024
+
+# Every pattern is matched with fullmatch: "$" would also accept a trailing newline.
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{1,22}[a-z0-9]")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+SOURCE_VERSION_RE = re.compile(r"[A-Za-z0-9_./@^~-]{1,255}")
+OPERATION_ID_RE = re.compile(r"(provision|build|deploy|destroy)_[a-z][a-z0-9-]{1,22}[a-z0-9]_[a-z0-9-]{1,64}")
+IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+REPOSITORY_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,255}")
 MATCH_KINDS = ("exact", "glob", "semver")
-TOPIC_RE = re.compile(r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,256}$")
+TOPIC_RE = re.compile(r"(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,256}")
+LIMIT_RE = re.compile(r"[0-9]{1,3}")
+MAX_QUIET_SECONDS = 300
+CANCEL_MODES = ("rollback", "finish")
 
 
 class InvalidInput(ValueError):
@@ -29,7 +37,7 @@ class InvalidInput(ValueError):
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"invalid environment name {name!r}: use 3-24 characters, lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
@@ -38,13 +46,13 @@ def check_name(name: str) -> str:
 
 
 def check_operation_id(op_id: str) -> str:
-    if not OPERATION_ID_RE.match(op_id or ""):
+    if not isinstance(op_id, str) or not OPERATION_ID_RE.fullmatch(op_id):
         raise InvalidInput(f"invalid operation id {op_id!r}")
     return op_id
 
 
 def check_idempotency_key(key: str) -> str:
-    if not IDEMPOTENCY_KEY_RE.match(key):
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise InvalidInput("Idempotency-Key must be 1-128 characters of letters, digits and '_.:-'")
     return key
 
@@ -70,6 +78,28 @@ def _wait(body: dict[str, Any]) -> dict[str, int]:
                 raise InvalidInput(f"wait.{key} must be an integer from {lo} to {hi}")
             out[key] = value
     return out
+
+
+def check_depth(raw: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH before parsing it (deep nesting is never a valid request,
+    and parsing it would exhaust the interpreter's recursion limit)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
 
 
 def check_object(body: Any) -> dict[str, Any]:
@@ -115,7 +145,7 @@ def _count(name: str, value: Any) -> int:
 
 
 def _digest(value: Any) -> str:
-    if not isinstance(value, str) or not DIGEST_RE.match(value):
+    if not isinstance(value, str) or not DIGEST_RE.fullmatch(value):
         raise InvalidInput("image_digest must look like sha256:<64 hex characters>")
     return value
 
@@ -126,7 +156,7 @@ def _wait_params(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _source_version(value: Any) -> str:
-    if not isinstance(value, str) or not SOURCE_VERSION_RE.match(value):
+    if not isinstance(value, str) or not SOURCE_VERSION_RE.fullmatch(value):
         raise InvalidInput("source_version must be a branch, tag or commit: 1-255 of letters, digits and ./@^~_-")
     return value
 
@@ -143,7 +173,7 @@ def build_request(body: Any) -> dict[str, Any]:
 
 
 def check_tag(value: Any) -> str:
-    if not isinstance(value, str) or not TAG_RE.match(value):
+    if not isinstance(value, str) or not TAG_RE.fullmatch(value):
         raise InvalidInput("image_tag must be a valid image tag: 1-128 of letters, digits, '_', '.', '-'")
     return value
 
@@ -157,10 +187,7 @@ def deploy_request(body: Any) -> dict[str, Any]:
     if "image_tag" in body:
         params["image_tag"] = check_tag(body["image_tag"])
     if "image_digest" in body:
-        digest = body["image_digest"]
-        if not isinstance(digest, str) or not DIGEST_RE.match(digest):
-            raise InvalidInput("image_digest must look like sha256:<64 hex characters>")
-        params["image_digest"] = digest
+        params["image_digest"] = _digest(body["image_digest"])
     return params | _wait_params(body)
 
 
@@ -168,10 +195,9 @@ def destroy_request(body: Any) -> dict[str, Any]:
     body = check_object(body)
     _only_keys(body, {"confirm", "wait"})
     params: dict[str, Any] = {}
-    if "confirm" in body:
-        if not isinstance(body["confirm"], str):
-            raise InvalidInput("confirm must be the environment's name as a string")
-        params["confirm"] = body["confirm"]
+    confirm = confirmation(body)
+    if confirm is not None:
+        params["confirm"] = confirm
     return params | _wait_params(body)
 
 
@@ -180,7 +206,7 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
         return None
     if not isinstance(value, dict):
         raise InvalidInput("deploy_on_push must be null or an object {match, pattern, repository?}")
-    _only_keys(value, {"match", "pattern", "repository"})
+    _only_keys(value, {"match", "pattern", "repository", "quiet_seconds"})
     match = value.get("match", "exact")
     if match not in MATCH_KINDS:
         raise InvalidInput(f"deploy_on_push.match must be one of {', '.join(MATCH_KINDS)}")
@@ -195,15 +221,21 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
         except SemverError as exc:
             raise InvalidInput(f"deploy_on_push.pattern is not a semver range ({exc}), e.g. ^1.2.0") from None
     repo = value.get("repository")
-    if repo is not None and (not isinstance(repo, str) or not re.match(r"^[a-z0-9][a-z0-9._/-]{1,255}$", repo)):
+    if repo is not None and (not isinstance(repo, str) or not REPOSITORY_RE.fullmatch(repo)):
         raise InvalidInput("deploy_on_push.repository must be an ECR repository name")
-    return DeployOnPush(match=match, pattern=pattern, repository=repo)
+    quiet = value.get("quiet_seconds", 0)
+    if isinstance(quiet, bool) or not isinstance(quiet, int) or not 0 <= quiet <= MAX_QUIET_SECONDS:
+        raise InvalidInput(f"deploy_on_push.quiet_seconds must be an integer from 0 to {MAX_QUIET_SECONDS}")
+    return DeployOnPush(match=match, pattern=pattern, repository=repo, quiet_seconds=quiet)
 
 
 def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier, EnvSettings]:
     """Apply a PUT body onto current settings. Returns the (possibly new) tier and the new settings."""
     body = check_object(body)
-    _only_keys(body, {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic"})
+    _only_keys(
+        body,
+        {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic", "confirm"},
+    )
     if "tier" in body:
         tier = check_tier(body["tier"])
     changes: dict[str, Any] = {}
@@ -221,12 +253,49 @@ def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier,
         changes["deploy_on_push"] = deploy_on_push(body["deploy_on_push"])
     if "notification_topic" in body:
         topic = body["notification_topic"]
-        if topic is not None and (not isinstance(topic, str) or not TOPIC_RE.match(topic)):
+        if topic is not None and (not isinstance(topic, str) or not TOPIC_RE.fullmatch(topic)):
             raise InvalidInput("notification_topic must be null, an SNS topic name, or an SNS topic ARN")
         changes["notification_topic"] = topic
-    settings = EnvSettings(**{**current.__dict__, **changes})
+    settings = current.replace(**changes)
     check_desired_count(settings.desired_count, tier)
     return tier, settings
+
+
+def confirmation(body: Any) -> str | None:
+    """The typed confirmation a destructive request carries (``"confirm": "<name>"``), if any."""
+    value = check_object(body).get("confirm")
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput("confirm must be the environment's name as a string")
+    return value
+
+
+def limit(raw: str | None, default: int = 50, most: int = 200) -> int:
+    """A ``?limit=`` query value: ASCII digits only (no sign, no unicode digits), from 1 to ``most``."""
+    if raw is None:
+        return default
+    if not LIMIT_RE.fullmatch(raw) or not 1 <= int(raw) <= most:
+        raise InvalidInput(f"limit must be an integer from 1 to {most}")
+    return int(raw)
+
+
+def cancel_request(body: Any) -> str:
+    body = check_object(body)
+    _only_keys(body, {"rollout"})
+    mode = body.get("rollout", "rollback")
+    if mode not in CANCEL_MODES:
+        raise InvalidInput('rollout must be "rollback" (undo a rollout that began; the default) or "finish"')
+    return str(mode)
+
+
+def choices(raw: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
+    """A comma-separated filter (``?status=RUNNING,FAILED``), each value one of ``allowed``."""
+    if raw is None or raw == "":
+        return []
+    values = raw.split(",")
+    bad = [v for v in values if v not in allowed]
+    if bad or len(values) > len(allowed):
+        raise InvalidInput(f"{name} must be a comma-separated list of {', '.join(allowed)}")
+    return list(dict.fromkeys(values))
 
 
 def check_tier(value: Any) -> Tier:

@@ -1,4 +1,8 @@
-"""The HTTP control API (Chalice blueprint). Every route but /health carries the IAM authorizer."""
+"""The HTTP control API (Chalice blueprint). Every route but /health and /openapi.json carries the IAM authorizer.
+
+Thin: parse, call a use case, shape the response. Every error the API returns is ``{"error": {"code",
+"message", ...}}``; bad input is a 400 naming what is wrong, never a 500.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,25 @@ from typing import Any
 from chalice.app import Blueprint, IAMAuthorizer, Response
 
 from controlplane import container
-from controlplane.domain.model import Operation, OpKind
-from controlplane.domain.schedule import iso
+from controlplane.domain import validation as v
+from controlplane.domain.model import OpKind, OpStatus
 from controlplane.errors import ApiError, TransientError, ValidationFailed
-from controlplane.observability import MetricUnit, logger, metrics, tracer
+from controlplane.observability import logger, metrics
 
 api = Blueprint(__name__)
 iam = IAMAuthorizer()
 JSON = {"Content-Type": "application/json"}
+# A JSON body is read whatever the Content-Type says (curl -d sends a form type); these are the types accepted.
+BODY_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+OP_STATUSES = tuple(s.value for s in OpStatus)
+OP_KINDS = tuple(k.value for k in OpKind)
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=status, headers={**JSON, **(headers or {})})
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def error_response(status: int, code: str, message: str) -> Response:
     return _json(status, {"error": {"code": code, "message": message}})
 
 
@@ -33,17 +41,23 @@ def endpoint(fn: Callable[..., Response]) -> Callable[..., Response]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
+        request = api.current_request
+        context = getattr(request, "context", None) or {}
+        logger.append_keys(request_id=context.get("requestId"))  # the API's request id correlates the logs
         try:
             return fn(*args, **kwargs)
         except ApiError as exc:
             return _json(exc.status_code, exc.to_body())
+        except v.InvalidInput as exc:
+            return error_response(400, "ValidationError", str(exc))
         except TransientError as exc:
             logger.warning("transient AWS failure", extra={"error": str(exc)})
-            return _error(503, "ServiceUnavailable", "a dependency is unavailable; retry shortly")
+            return error_response(503, "ServiceUnavailable", "a dependency is unavailable; retry shortly")
         except Exception:
             logger.exception("unhandled error")
-            return _error(500, "InternalError", "internal error; see the control plane's logs")
+            return error_response(500, "InternalError", "internal error; see the control plane's logs")
         finally:
+            logger.remove_keys(["request_id"])
             if metrics.metric_set:
                 metrics.flush_metrics()
 
@@ -54,9 +68,15 @@ def _body() -> Any:
     raw = api.current_request.raw_body
     if not raw or not raw.strip():
         return None
+    if len(raw) > v.MAX_BODY_BYTES:
+        raise ValidationFailed(f"the request body is larger than {v.MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        v.check_depth(text)
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if isinstance(exc, v.InvalidInput):
+            raise ValidationFailed(str(exc)) from None
         raise ValidationFailed(f"the request body is not valid JSON: {exc}") from None
 
 
@@ -66,18 +86,19 @@ def _query(name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _started(op: Operation, created: bool) -> Response:
-    if created:
-        metrics.add_metric(name=f"Operations{op.kind.value.title()}Started", unit=MetricUnit.Count, value=1)
-        logger.info("operation started", extra={"operation_id": op.id, "kind": op.kind.value, "env": op.environment})
-    return _json(202, op.to_dict(), {"Location": f"/operations/{op.id}"})
+def _header(name: str) -> str | None:
+    headers: Any = api.current_request.headers or {}
+    value = headers.get(name)
+    return None if value is None else str(value)
+
+
+def _page(items: list[Any], nxt: str | None, key: str) -> dict[str, Any]:
+    return {key: [i.to_dict() for i in items], "next": nxt}
 
 
 def _start(kind: OpKind, name: str) -> Response:
-    headers: Any = api.current_request.headers or {}
-    key = headers.get("idempotency-key")
-    op, created = container.current().service.start(kind, name, _body(), trigger="api", idempotency_key=key)
-    return _started(op, created)
+    op, _ = container.current().api.submit(kind, name, _body(), _header("idempotency-key"))
+    return _json(202, op.to_dict(), {"Location": f"/operations/{op.id}"})
 
 
 @api.route("/health", methods=["GET"])
@@ -88,91 +109,92 @@ def health() -> Response:
 
 @api.route("/environments", methods=["GET"], authorizer=iam)
 @endpoint
-@tracer.capture_method
 def list_environments() -> Response:
-    envs = container.current().service.list_environments()
-    return _json(200, {"environments": [e.to_dict() for e in envs]})
+    page = container.current().environments.list(v.limit(_query("limit")), _query("next"))
+    return _json(200, _page(page.items, page.next, "environments"))
 
 
 @api.route("/environments/{name}", methods=["GET"], authorizer=iam)
 @endpoint
 def get_environment(name: str) -> Response:
-    svc = container.current().service
-    env = svc.get_environment(name)
-    lock = svc.store.get_lock(name)
-    until = svc.keep_alive_until(name)
-    body = env.to_dict() | {
-        "locked_by": lock.operation_id if lock else None,
-        "keep_alive_until": iso(until) if until else None,
-    }
-    return _json(200, body)
+    return _json(200, container.current().environments.get(name).to_dict())
 
 
-@api.route("/environments/{name}", methods=["PUT"], authorizer=iam)
+@api.route("/environments/{name}", methods=["PUT"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def put_environment(name: str) -> Response:
-    env, created = container.current().service.put_environment(name, _body())
-    return _json(201 if created else 200, env.to_dict())
+    raw = _header("if-match")
+    version = None
+    if raw is not None:
+        text = raw.strip().strip('"')
+        if not text.isascii() or not text.isdigit() or len(text) > 12:
+            raise ValidationFailed("If-Match must be the environment's version (an integer)")
+        version = int(text)
+    env, created = container.current().environments.put(name, _body(), version)
+    return _json(201 if created else 200, env.to_dict(), {"ETag": f'"{env.version}"'})
 
 
-@api.route("/environments/{name}/keep-alive", methods=["POST"], authorizer=iam)
+@api.route("/environments/{name}/keep-alive", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def keep_alive(name: str) -> Response:
-    return _json(200, container.current().service.keep_alive(name, _body()))
+    return _json(200, container.current().environments.keep_alive(name, _body()))
 
 
 @api.route("/environments/{name}/keep-alive", methods=["DELETE"], authorizer=iam)
 @endpoint
 def end_keep_alive(name: str) -> Response:
-    return _json(200, container.current().service.end_keep_alive(name))
+    return _json(200, container.current().environments.end_keep_alive(name))
 
 
-@api.route("/environments/{name}/provision", methods=["POST"], authorizer=iam)
+@api.route("/environments/{name}/provision", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def provision(name: str) -> Response:
     return _start(OpKind.PROVISION, name)
 
 
-@api.route("/environments/{name}/builds", methods=["POST"], authorizer=iam)
+@api.route("/environments/{name}/builds", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def build(name: str) -> Response:
     return _start(OpKind.BUILD, name)
 
 
-@api.route("/environments/{name}/deployments", methods=["POST"], authorizer=iam)
+@api.route("/environments/{name}/deployments", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def deploy(name: str) -> Response:
     return _start(OpKind.DEPLOY, name)
 
 
-@api.route("/environments/{name}/destroy", methods=["POST"], authorizer=iam)
+@api.route("/environments/{name}/destroy", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def destroy(name: str) -> Response:
     dry_run = _query("dry_run")
     if dry_run not in (None, "true", "false"):
         raise ValidationFailed("dry_run must be true or false")
     if dry_run == "true":
-        return _json(200, container.current().service.destroy_plan(name, _body()))
+        return _json(200, container.current().environments.destroy_plan(name, _body()))
     return _start(OpKind.DESTROY, name)
 
 
 @api.route("/environments/{name}/operations", methods=["GET"], authorizer=iam)
 @endpoint
 def list_operations(name: str) -> Response:
-    raw = _query("limit") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise ValidationFailed("limit must be an integer from 1 to 200")
-    ops = container.current().service.list_operations(name, int(raw))
-    return _json(200, {"operations": [o.to_dict() for o in ops]})
+    page = container.current().api.operations_of(
+        name,
+        v.limit(_query("limit")),
+        _query("next"),
+        v.choices(_query("status"), OP_STATUSES, "status"),
+        v.choices(_query("kind"), OP_KINDS, "kind"),
+    )
+    return _json(200, _page(page.items, page.next, "operations"))
 
 
 @api.route("/operations/{op_id}", methods=["GET"], authorizer=iam)
 @endpoint
 def get_operation(op_id: str) -> Response:
-    return _json(200, container.current().service.get_operation(op_id).to_dict())
+    return _json(200, container.current().api.operation(op_id))
 
 
-@api.route("/operations/{op_id}/cancel", methods=["POST"], authorizer=iam)
+@api.route("/operations/{op_id}/cancel", methods=["POST"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def cancel_operation(op_id: str) -> Response:
-    return _json(202, container.current().service.cancel(op_id).to_dict())
+    return _json(202, container.current().api.cancel(op_id, _body()).to_dict())

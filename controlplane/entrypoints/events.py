@@ -1,8 +1,9 @@
 """EventBridge entry points (Chalice blueprint): thin handlers that parse the event and call a use case.
 
 Events are best effort and delivered at least once; Lambda retries an asynchronous invocation that raises. So a
-malformed event is logged and dropped (raising would only retry it), while a transient AWS failure is raised
-so Lambda retries it (twice, then the event goes to the function's on-failure destination).
+malformed event (anything not shaped as AWS documents it, a non-object included) is logged and dropped (raising
+would only retry it), while a transient AWS failure is raised so Lambda retries it (twice, then the event goes to
+the functions' on-failure destination, a queue with an alarm: see terraform/modules/controlplane).
 """
 
 from __future__ import annotations
@@ -34,17 +35,20 @@ events = Blueprint(__name__)
 NIGHTLY_TEARDOWN_SCHEDULE = os.environ.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)")
 MORNING_RESTORE_SCHEDULE = os.environ.get("MORNING_RESTORE_SCHEDULE", "cron(0 6 ? * MON-FRI *)")
 TEARDOWN_REMINDER_SCHEDULE = os.environ.get("TEARDOWN_REMINDER_SCHEDULE", "cron(30 19 ? * MON-FRI *)")
+RECONCILE_SCHEDULE = os.environ.get("RECONCILE_SCHEDULE", "rate(5 minutes)")
 
 
 class RawEvent(CloudWatchEvent):
-    """Chalice's CloudWatchEvent without its KeyError on a missing envelope key: the handler validates."""
+    """Chalice's CloudWatchEvent without its errors on a missing envelope key or a non-object event: the
+    handlers validate what they get."""
 
-    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
-        self.detail_type = str(event_dict.get("detail-type", ""))
-        self.source = str(event_dict.get("source", ""))
-        self.detail = event_dict.get("detail")  # type: ignore[assignment]
-        self.time = str(event_dict.get("time", ""))
-        self.event_id = str(event_dict.get("id", ""))
+    def _extract_attributes(self, event_dict: Any) -> None:
+        data = event_dict if isinstance(event_dict, dict) else {}
+        self.detail_type = str(data.get("detail-type", ""))
+        self.source = str(data.get("source", ""))
+        self.detail = data.get("detail")  # type: ignore[assignment]
+        self.time = str(data.get("time", ""))
+        self.event_id = str(data.get("id", ""))
 
 
 def _lenient(handler: Any) -> Any:
@@ -65,7 +69,7 @@ def on_ecr_push(event: CloudWatchEvent) -> dict[str, Any]:
     if push is None:
         return {"outcome": "ignored", "reason": "not a successful push"}
     try:
-        outcomes = container.current().service.on_image_push(push)
+        outcomes = container.current().pushes.on_image_push(push)
     except TransientError:
         raise
     except Exception as exc:  # never a retry loop on a bug: log it with the event and drop
@@ -86,7 +90,7 @@ def _resolve(event: CloudWatchEvent, parse: Any, error: str) -> dict[str, Any]:
         return {"outcome": "dropped", "reason": str(exc)}
     if result is None:
         return {"outcome": "ignored"}
-    outcome = Outcome(ok=result.ok, error="" if result.ok else error, message=result.reason)
+    outcome = Outcome(ok=result.ok, error="" if result.ok else error, message=result.reason, details=result.details)
     resolved = container.current().waits.resolve(result.key, outcome)
     logger.info("wait outcome", extra={"key": result.key, "ok": result.ok, "waiting_step_resolved": resolved})
     return {"outcome": "resolved" if resolved else "stored", "key": result.key}
@@ -95,35 +99,42 @@ def _resolve(event: CloudWatchEvent, parse: Any, error: str) -> dict[str, Any]:
 @_lenient
 @events.on_cw_event(ECS_DEPLOYMENT_PATTERN, name="on_ecs_deployment")
 def on_ecs_deployment(event: CloudWatchEvent) -> dict[str, Any]:
-    """Resolves the deploy or provision waiting for this deployment id (stored first if it is not waiting yet)."""
+    """Resolves the rollout waiting for this deployment id (stored first if it is not waiting yet)."""
     return _resolve(event, parse_ecs_deployment, "DeploymentFailed")
 
 
 @_lenient
 @events.on_cw_event(CODEBUILD_PATTERN, name="on_codebuild_state")
 def on_codebuild_state(event: CloudWatchEvent) -> dict[str, Any]:
-    """Resolves the build or provision waiting for this build."""
+    """Resolves the build waiting for this build id."""
     return _resolve(event, parse_codebuild_state, "BuildFailed")
 
 
-# schedules: errors are raised (Lambda retries the same event; the run id comes from its time, so a retry is the
+# Schedules raise their errors (Lambda retries the same event; the run id comes from its time, so a retry is the
 # same run and starts nothing twice).
 @events.schedule(NIGHTLY_TEARDOWN_SCHEDULE, name="nightly_teardown", description="Tear down dev for the night")
 def nightly_teardown(event: CloudWatchEvent) -> dict[str, Any]:
-    result = container.current().service.nightly_teardown(run_id(event.time))
+    result = container.current().schedules.nightly_teardown(run_id(event.time))
     logger.info("nightly teardown", extra=result)
     return result
 
 
 @events.schedule(MORNING_RESTORE_SCHEDULE, name="morning_restore", description="Restore what the night tore down")
 def morning_restore(event: CloudWatchEvent) -> dict[str, Any]:
-    result = container.current().service.morning_restore(run_id(event.time))
+    result = container.current().schedules.morning_restore(run_id(event.time))
     logger.info("morning restore", extra=result)
     return result
 
 
 @events.schedule(TEARDOWN_REMINDER_SCHEDULE, name="teardown_reminder", description="Warn before the teardown")
 def teardown_reminder(event: CloudWatchEvent) -> dict[str, Any]:
-    result = container.current().service.teardown_reminder()
+    result = container.current().schedules.teardown_reminder()
     logger.info("teardown reminder", extra=result)
+    return result
+
+
+@events.schedule(RECONCILE_SCHEDULE, name="reconcile", description="Make the registry say what AWS runs")
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
+    result = container.current().schedules.reconcile()
+    logger.info("reconcile", extra=result)
     return result

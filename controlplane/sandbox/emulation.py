@@ -18,6 +18,12 @@
 |                                                     | tokens, so it is ABORTED at once, as in AWS                |
 | ECR PutImage emits no event                         | a successful PutImage emits ``ecr-push`` (the sandbox's   |
 |                                                     | EventBridge turns it into the ``ECR Image Action`` event) |
+| a failed rollout leaves no stopped tasks or events  | the circuit breaker's failed tasks are STOPPED with their |
+|                                                     | reason and exit code; the service keeps its event log     |
+| DeleteCluster deletes a cluster that has services   | refused: ClusterContainsServicesException, as in AWS      |
+| an INACTIVE cluster or service still takes updates  | refused: ClusterNotFoundException / ServiceNotActive-     |
+|                                                     | Exception, as in AWS                                      |
+| StopBuild does not stop an emulated build           | the build ends STOPPED and its event says so              |
 
 Nothing here is used in AWS: it is imported only by the sandbox and the tests.
 """
@@ -50,6 +56,28 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment as SfnEnv
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 CIRCUIT_BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
+BUILD_FAILURE = (
+    "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t $IMAGE_URI . Reason: exit status 1"
+)
+FAILED_TASK_REASON = "Essential container in task exited"
+FAILED_TASKS = 3
+
+
+def ecs_error(code: str, message: str) -> Exception:
+    from moto.ecs.exceptions import ECSException
+
+    return ECSException(code, message)
+
+
+def service_event(service: Any, message: str) -> None:
+    """Append to the service's event log (describe-services 'events', newest first), as ECS does."""
+    events = getattr(service, "events", None)
+    if events is None:
+        service.events = events = []
+    events.insert(
+        0, {"id": str(uuid.uuid4()), "createdAt": _now_dt(), "message": f"(service {service.name}) {message}"}
+    )
+    del events[100:]
 
 
 @dataclass
@@ -88,6 +116,12 @@ class PendingBuild:
     source_version: str
     image_tag: str
     due_at: float
+    stopped: bool = False
+
+    def outcome(self) -> str:
+        if self.stopped:
+            return "STOPPED"
+        return "FAILED" if self.source_version.startswith("fail") else "SUCCEEDED"
 
 
 def _now_dt() -> datetime:
@@ -226,9 +260,11 @@ class Emulator:
                 rolloutState="FAILED",
                 rolloutStateReason=CIRCUIT_BREAKER_REASON,
                 runningCount=0,
-                failedTasks=3,
+                failedTasks=FAILED_TASKS,
                 updatedAt=now,
             )
+            self._stopped_tasks(backend, service, td, r.deployment_id)
+            service_event(service, f"deployment {r.deployment_id} deployment failed: tasks failed to start.")
             self.emit(
                 "ecs-deployment",
                 {
@@ -259,6 +295,7 @@ class Emulator:
                 ]
                 service.running_count = service.desired_count
                 self._register_targets(r, service)
+                service_event(service, f"rolling back to deployment {rollback_id}.")
             else:
                 service.running_count = 0
             return
@@ -274,6 +311,7 @@ class Emulator:
         service.pending_count = 0
         self._register_targets(r, service)
         self._container_insights(r)
+        service_event(service, "has reached a steady state.")
         self.emit(
             "ecs-deployment",
             {
@@ -283,6 +321,33 @@ class Emulator:
                 "reason": primary["rolloutStateReason"],
             },
         )
+
+    def _stopped_tasks(self, backend: Any, service: Any, td: Any, deployment_id: str) -> None:
+        """The tasks the circuit breaker saw fail: STOPPED, with the reason and exit code ECS reports."""
+        from moto.ecs.models import Task
+
+        cluster = backend.clusters[service.cluster_name]
+        for _ in range(FAILED_TASKS):
+            task = Task(
+                cluster,
+                td,
+                None,
+                None,
+                backend,
+                group=f"service:{service.name}",
+                launch_type="FARGATE",
+                started_by=deployment_id,
+                networking_configuration=service.network_configuration or None,
+            )
+            task.last_status = "STOPPED"
+            task.desired_status = "STOPPED"
+            task.stopped_reason = FAILED_TASK_REASON
+            task.stoppedAt = _now_dt()  # type: ignore[attr-defined]
+            for container in task.containers:
+                container.last_status = "STOPPED"
+                container.exitCode = 1
+                container.reason = "Essential container in task exited"  # type: ignore[attr-defined]
+            backend.tasks.setdefault(cluster.name, {})[task.id] = task
 
     def _register_targets(self, r: Rollout, service: Any) -> None:
         elbv2 = elbv2_backends[r.account][r.region]
@@ -330,16 +395,10 @@ class Emulator:
         for r in due:
             self._finish_rollout(r)
         for b in due_builds:
-            if not b.source_version.startswith("fail"):
+            status = b.outcome()
+            if status == "SUCCEEDED":
                 self._push_image(b)
-            self.emit(
-                "codebuild",
-                {
-                    "build_id": b.build_id,
-                    "project": b.project,
-                    "status": "FAILED" if b.source_version.startswith("fail") else "SUCCEEDED",
-                },
-            )
+            self.emit("codebuild", {"build_id": b.build_id, "project": b.project, "status": status})
 
     def start_ticker(self, interval: float = 0.2) -> None:
         if self._ticker is not None:
@@ -434,6 +493,8 @@ def install(emulator: Emulator) -> Emulator:
             "EC2ContainerServiceBackend.update_service": EC2ContainerServiceBackend.update_service,
             "EC2ContainerServiceBackend.describe_services": EC2ContainerServiceBackend.describe_services,
             "EC2ContainerServiceBackend.delete_service": EC2ContainerServiceBackend.delete_service,
+            "EC2ContainerServiceBackend.delete_cluster": EC2ContainerServiceBackend.delete_cluster,
+            "CodeBuildBackend.stop_build": CodeBuildBackend.stop_build,
             "EC2ContainerServiceResponse.create_service": EC2ContainerServiceResponse.create_service,
             "CodeBuildResponse.start_build": CodeBuildResponse.start_build,
             "CodeBuildBackend.start_build": CodeBuildBackend.start_build,
@@ -501,6 +562,37 @@ def install(emulator: Emulator) -> Emulator:
         current().tick()
         return describe_services(self, *args, **kwargs)
 
+    def active_cluster(self: Any, name: str) -> Any:
+        cluster = self._get_cluster(name)
+        if cluster.status != "ACTIVE":
+            raise ecs_error("ClusterNotFoundException", "The referenced cluster was inactive.")
+        return cluster
+
+    def refusing_update(self: Any, service_properties: dict[str, Any]) -> Any:
+        active_cluster(self, service_properties.get("cluster", "default"))
+        existing = self._get_service(
+            service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1]
+        )
+        if existing.status != "ACTIVE":
+            raise ecs_error("ServiceNotActiveException", "Service was not ACTIVE.")
+        return patched_update(self, service_properties)
+
+    def refusing_create(self: Any, cluster_str: str, *args: Any, **kwargs: Any) -> Any:
+        active_cluster(self, cluster_str)
+        return patched_create(self, cluster_str, *args, **kwargs)
+
+    delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+    def refusing_delete_cluster(self: Any, cluster_str: str) -> Any:
+        cluster = self._get_cluster(cluster_str)
+        live = [s for s in self.services.values() if s.cluster_name == cluster.name and s.status != "INACTIVE"]
+        if live:
+            raise ecs_error(
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active.",
+            )
+        return delete_cluster(self, cluster_str)
+
     def patched_delete(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
         service = delete_service(self, cluster_name, service_name, force)
         with current()._lock:
@@ -510,9 +602,10 @@ def install(emulator: Emulator) -> Emulator:
         service.deployments = []
         return service
 
-    EC2ContainerServiceBackend.create_service = patched_create  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.create_service = refusing_create  # type: ignore[method-assign]
     EC2ContainerServiceResponse.create_service = patched_create_response  # type: ignore[method-assign]
-    EC2ContainerServiceBackend.update_service = patched_update  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.update_service = refusing_update  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.delete_cluster = refusing_delete_cluster  # type: ignore[method-assign]
     EC2ContainerServiceBackend.describe_services = patched_describe  # type: ignore[method-assign]
     EC2ContainerServiceBackend.delete_service = patched_delete  # type: ignore[method-assign]
 
@@ -554,8 +647,12 @@ def install(emulator: Emulator) -> Emulator:
             if pending.due_at >= 0:
                 build["buildStatus"], build["currentPhase"] = "IN_PROGRESS", "BUILD"
                 build.pop("endTime", None)
-            elif pending.source_version.startswith("fail"):
-                build["buildStatus"], build["currentPhase"] = "FAILED", "COMPLETED"
+            elif pending.outcome() != "SUCCEEDED":
+                build["buildStatus"], build["currentPhase"] = pending.outcome(), "COMPLETED"
+                if pending.outcome() == "FAILED":
+                    build["phases"] = [
+                        {"phaseType": "BUILD", "phaseStatus": "FAILED", "contexts": [{"message": BUILD_FAILURE}]}
+                    ]
         return builds
 
     put_image = ECRBackend.put_image
@@ -597,4 +694,15 @@ def install(emulator: Emulator) -> Emulator:
     CodeBuildResponse.start_build = patched_response_start_build  # type: ignore[method-assign]
     CodeBuildBackend.start_build = patched_start_build  # type: ignore[method-assign]
     CodeBuildBackend.batch_get_builds = patched_batch_get_builds  # type: ignore[method-assign]
+
+    stop_build = CodeBuildBackend.stop_build
+
+    def patched_stop_build(self: Any, build_id: str) -> Any:
+        pending = current().builds.get(build_id)
+        if pending is not None and pending.due_at >= 0:
+            pending.stopped = True
+            pending.due_at = current().clock()  # ends at the next tick, as STOPPED
+        return stop_build(self, build_id)
+
+    CodeBuildBackend.stop_build = patched_stop_build  # type: ignore[method-assign]
     return emulator

@@ -79,14 +79,43 @@ def ecs_deployment_event(
 
 
 def codebuild_event(account: str, region: str, build_id: str, project: str, status: str) -> dict[str, Any]:
+    """The build's end, as CodeBuild reports it: the phases (a failed one with its context) and the log's link."""
+    from controlplane.sandbox.emulation import BUILD_FAILURE
+
     arn = f"arn:aws:codebuild:{region}:{account}:build/{build_id}"
+    stream = build_id.rsplit(":", 1)[-1]
+    group = f"/aws/codebuild/{project}"
+    phases: list[dict[str, Any]] = [
+        {"phase-type": p, "phase-status": "SUCCEEDED", "phase-context": [": "]}
+        for p in ("SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD")
+    ]
+    if status == "FAILED":
+        phases.append({"phase-type": "BUILD", "phase-status": "FAILED", "phase-context": [BUILD_FAILURE]})
+    elif status == "STOPPED":
+        phases.append({"phase-type": "BUILD", "phase-status": "STOPPED", "phase-context": [": "]})
+    else:
+        phases += [
+            {"phase-type": p, "phase-status": "SUCCEEDED", "phase-context": [": "]} for p in ("BUILD", "POST_BUILD")
+        ]
     detail = {
         "build-status": status,
         "project-name": project,
         "build-id": arn,
-        "additional-information": {"build-complete": True, "initiator": "cart-controlplane"},
+        "additional-information": {
+            "build-complete": True,
+            "initiator": "cart-controlplane",
+            "phases": phases,
+            "logs": {
+                "group-name": group,
+                "stream-name": stream,
+                "deep-link": (
+                    f"https://console.aws.amazon.com/cloudwatch/home?region={region}#logEvent:group={group};"
+                    f"stream={stream}"
+                ),
+            },
+        },
         "current-phase": "COMPLETED",
-        "current-phase-context": "[]",
+        "current-phase-context": "[: ]",
         "version": "1",
     }
     return envelope("aws.codebuild", "CodeBuild Build State Change", detail, account, region, [arn])

@@ -11,16 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controlplane.asl import machines
 from controlplane.aws.platform import env_tags
-from controlplane.domain.contract import Contract, contract_parameter_name, tier_profile
+from controlplane.domain.contract import BuildSource, Contract, contract_parameter_name, tier_profile
 from controlplane.store.dynamodb import create_registry_table
 
 ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES = ROOT / "statemachines"
-KINDS = ("provision", "build", "deploy", "destroy")
-# state machines that run several operations in one execution (a Map over environments)
-BATCHES = ("teardown", "restore")
 ClientFactory = Callable[[str], Any]
+# What Terraform's environments set per tier (terraform/environments/*): a test compares the two.
+REPOSITORY_MUTABILITY = {"dev": "MUTABLE", "staging": "IMMUTABLE", "prod": "IMMUTABLE"}
+ALARMS = ("target-5xx", "unhealthy-hosts", "p95-latency")
+
+
+def cluster_name(env: str) -> str:
+    return f"ecommerce-{env}"
 
 
 def terraform_tags(env: str) -> list[dict[str, str]]:
@@ -36,7 +41,9 @@ class Backend:
 def seed_backend(make: ClientFactory, account: str, environments: Iterable[str]) -> Backend:
     s3, ddb = make("s3"), make("dynamodb")
     bucket, table = f"cart-service-tfstate-{account}", "cart-service-tfstate-lock"
-    s3.create_bucket(Bucket=bucket)
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
         Bucket=bucket,
@@ -74,8 +81,8 @@ def seed_backend(make: ClientFactory, account: str, environments: Iterable[str])
 
 def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, contract_prefix: str) -> Contract:
     """One environment's base, named as in docs/contract.md, and its published contract."""
-    ec2, elbv2, ecs, ecr, ddb, iam, cb, ssm = (
-        make(s) for s in ("ec2", "elbv2", "ecs", "ecr", "dynamodb", "iam", "codebuild", "ssm")
+    ec2, elbv2, ecs, ecr, ddb, iam, cb, ssm, cw = (
+        make(s) for s in ("ec2", "elbv2", "ecs", "ecr", "dynamodb", "iam", "codebuild", "ssm", "cloudwatch")
     )
     name = f"cart-service-{env}"
     tags = terraform_tags(env)
@@ -114,14 +121,30 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
     )
     ecs.create_cluster(
-        clusterName=name,
+        clusterName=cluster_name(env),
         settings=[{"name": "containerInsights", "value": "enabled"}],
         capacityProviders=["FARGATE", "FARGATE_SPOT"],
         tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
     )
-    repo = ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True}, tags=tags)[
-        "repository"
-    ]
+    repo = ecr.create_repository(
+        repositoryName=name,
+        imageScanningConfiguration={"scanOnPush": True},
+        imageTagMutability=REPOSITORY_MUTABILITY.get(tier, "IMMUTABLE"),
+        tags=tags,
+    )["repository"]
+    alarms = [f"{name}-{a}" for a in ALARMS]
+    for alarm in alarms:
+        cw.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=3,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+            Tags=tags,
+        )
     ddb.create_table(
         TableName=f"{name}-carts",
         BillingMode="PAY_PER_REQUEST",
@@ -162,10 +185,13 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         serviceRole=cb_role["Role"]["Arn"],
         tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
     )
+    dns = elbv2.describe_load_balancers(LoadBalancerArns=[alb_arn])["LoadBalancers"][0]["DNSName"]
+    sns, sqs = make("sns"), make("sqs")
+    topic = sns.create_topic(Name=f"{name}-notifications", Tags=tags)["TopicArn"]
     contract = Contract(
         environment=env,
         tier=tier,
-        cluster_name=name,
+        cluster_name=cluster_name(env),
         service_name=name,
         task_family=name,
         container_name="cart",
@@ -184,10 +210,12 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         log_group_name=f"/cart-service/{env}/app",
         log_retention_days=14,
         profile=tier_profile(tier),
+        alarm_names=tuple(alarms),
+        build_source=BuildSource("GITHUB", "https://github.com/example/cart-service.git", "develop"),
+        alb_dns_name=dns,
+        notification_topic_arn=topic,
     )
-    # the environment's notification topic, and an inbox queue subscribed to it (read it with sqs receive-message)
-    sns, sqs = make("sns"), make("sqs")
-    topic = sns.create_topic(Name=f"{name}-notifications", Tags=tags)["TopicArn"]
+    # an inbox queue subscribed to the notification topic (read it with sqs receive-message)
     inbox = sqs.create_queue(QueueName=f"{name}-notifications-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
@@ -216,8 +244,8 @@ def lambda_handlers() -> dict[str, str]:
     return functions | {e.name: e.handler_string for e in chalice_app.app.event_sources}
 
 
-def asl_definition(kind: str, function_prefix: str) -> str:
-    return (STATEMACHINES / f"{kind}.asl.json").read_text().replace("${function_prefix}", function_prefix)
+def asl_definition(name: str, function_prefix: str) -> str:
+    return (STATEMACHINES / f"{name}.asl.json").read_text().replace("${function_prefix}", function_prefix)
 
 
 def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_vars: dict[str, str]) -> dict[str, str]:
@@ -251,17 +279,17 @@ def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_
             Tags={"cart:managed-by": "controlplane"},
         )
     arns = {}
-    for kind in (*KINDS, *BATCHES):
-        arns[kind] = sfn.create_state_machine(
-            name=f"{prefix}{kind}",
-            definition=asl_definition(kind, prefix),
+    for machine in machines():
+        arns[machine] = sfn.create_state_machine(
+            name=f"{prefix}{machine}",
+            definition=asl_definition(machine, prefix),
             roleArn=role,
             type="STANDARD",
         )["stateMachineArn"]
     return arns
 
 
-__all__ = ["KINDS", "Backend", "env_tags", "seed_backend", "seed_controlplane", "seed_environment"]
+__all__ = ["Backend", "cluster_name", "env_tags", "seed_backend", "seed_controlplane", "seed_environment"]
 
 
 SEED_TIERS = {"dev": "dev", "staging": "staging", "prod": "prod"}

@@ -14,11 +14,18 @@ from typing import Any
 
 from controlplane import container
 from controlplane.aws import clients
+from controlplane.observability import configure
 from controlplane.sandbox import emulation
 from controlplane.sandbox.events import EventRouter, app_routes
 from controlplane.sandbox.seed import World, seed_all
+from controlplane.settings import DEFAULT_REGION
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
+
+
+def sandbox_region(flag: str | None = None) -> str:
+    """--region, else the standard variables (as the AWS CLI reads them), else the project's default."""
+    return flag or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
 class PortInUse(RuntimeError):
@@ -45,29 +52,34 @@ class Sandbox:
     host: str = "127.0.0.1"
     aws_port: int = 5000
     api_port: int = 8000
-    region: str = "us-east-1"
+    region: str = field(default_factory=sandbox_region)
     deploy_seconds: float = 3.0
     build_seconds: float = 2.0
     drain_seconds: float = 1.0
     wait_interval: int = 1
     wait_timeout: int = 300
     log_level: str = "WARNING"
+    reconcile_seconds: float = 30.0  # the reconcile schedule, as the sandbox fires it (0: never)
     world: World | None = None
     emulator: emulation.Emulator | None = None
     router: EventRouter | None = None
     _moto: Any = None
     _api: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_args(cls, args: Any) -> Sandbox:
-        """From the command line's --host, --aws-port, --port, --deploy-seconds and --build-seconds."""
+        """From the command line's --host, --aws-port, --port, --region, --deploy-seconds, --build-seconds and
+        --verbose."""
         return cls(
             host=args.host,
             aws_port=args.aws_port,
             api_port=args.port,
+            region=sandbox_region(getattr(args, "region", None)),
             deploy_seconds=args.deploy_seconds,
             build_seconds=args.build_seconds,
+            log_level="INFO" if getattr(args, "verbose", False) else "WARNING",
         )
 
     @property
@@ -101,6 +113,7 @@ class Sandbox:
                 "POWERTOOLS_LOG_LEVEL": self.log_level,
             }
         )
+        configure(level=self.log_level, metrics_on=False)
         self.emulator = emulation.install(
             emulation.Emulator(self.deploy_seconds, self.build_seconds, self.drain_seconds)
         )
@@ -125,10 +138,24 @@ class Sandbox:
         self.router = EventRouter(self.client, app_routes(self.world.function_prefix), self.world.account, self.region)
         self.emulator.listeners.append(self.router.on_emulated)
         container.reset()
-        container.current().service.ensure_seeded()
+        container.current().environments.discover()  # what the reconcile schedule does at its first run
         self._start_api()
         self.emulator.start_ticker()
+        if self.reconcile_seconds > 0:
+            self._start_schedule("reconcile", self.reconcile_seconds)
         return self.world
+
+    def _start_schedule(self, name: str, every: float) -> None:
+        """Fire a schedule's rule on a timer, as EventBridge Scheduler would (the others fire on demand)."""
+
+        def loop() -> None:
+            while not self._stop.wait(every):
+                if self.router is not None:
+                    self.router.fire(name)
+
+        thread = threading.Thread(target=loop, name=f"sandbox-schedule-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _start_api(self) -> None:
         from chalice.config import Config
@@ -163,6 +190,7 @@ class Sandbox:
         self._threads.append(thread)
 
     def stop(self) -> None:
+        self._stop.set()
         if self.emulator is not None:
             self.emulator.stop_ticker()
             if self.router is not None and self.router.on_emulated in self.emulator.listeners:

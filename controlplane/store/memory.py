@@ -1,139 +1,261 @@
-"""In-memory registry with the same semantics as the DynamoDB one (for unit tests and dry runs)."""
+"""The registry in memory, with the DynamoDB registry's semantics (one contract test runs against both)."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Sequence
 from typing import Any
 
-from controlplane.domain.events import PushRecord
-from controlplane.domain.model import Environment, Lock, Operation, OpStatus, StepRecord
+from controlplane.domain.model import (
+    CancelRequest,
+    Environment,
+    EnvSettings,
+    Lock,
+    Operation,
+    OpKind,
+    OpStatus,
+    PushRecord,
+    ServiceState,
+    StepRecord,
+    Tier,
+)
 from controlplane.domain.schedule import Snapshot
-from controlplane.ports import LockHeld, OperationExists
+from controlplane.errors import Cancelled
+from controlplane.ports import (
+    Begin,
+    End,
+    Ended,
+    EnvironmentMissing,
+    IdempotencyReplay,
+    LockHeld,
+    OperationEnded,
+    OperationExists,
+    Page,
+    StatusRefused,
+    VersionConflict,
+)
+from controlplane.store import cursor
 
 
-class MemoryStore:
+class MemoryRegistry:
     def __init__(self) -> None:
         self._envs: dict[str, Environment] = {}
         self._ops: dict[str, Operation] = {}
-        self._locks: dict[str, Lock] = {}
         self._idem: dict[str, tuple[str, str]] = {}
-        self._pushes: dict[str, PushRecord] = {}
-        self._keep_alives: dict[str, float] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._waits: dict[str, dict[str, Any]] = {}
-        self._mutex = threading.Lock()
+        self._mutex = threading.RLock()
 
+    # environments -----------------------------------------------------------------------------------------
     def get_environment(self, name: str) -> Environment | None:
         return self._envs.get(name)
 
-    def list_environments(self) -> list[Environment]:
-        return [self._envs[k] for k in sorted(self._envs)]
-
-    def put_environment(self, env: Environment) -> None:
-        self._envs[env.name] = env
+    def list_environments(self, limit: int, cursor_: str | None = None) -> Page[Environment]:
+        after = str(cursor.decode(cursor_, "envs")["after"]) if cursor_ else ""
+        names = sorted(n for n in self._envs if n > after)
+        page = names[:limit]
+        more = len(names) > limit
+        return Page(
+            [self._envs[n] for n in page], cursor.encode({"scope": "envs", "after": page[-1]}) if more else None
+        )
 
     def create_environment(self, env: Environment) -> bool:
         with self._mutex:
             if env.name in self._envs:
                 return False
-            self._envs[env.name] = env
+            self._envs[env.name] = env.replace(version=1)
             return True
 
-    def create_operation(self, op: Operation) -> None:
-        with self._mutex:
-            if op.id in self._ops:
-                raise OperationExists(op.id)
-            self._ops[op.id] = op
+    def _bump(self, env: Environment, now: float | None = None, **changes: Any) -> Environment:
+        updated = env.replace(version=env.version + 1, **changes)
+        if now is not None:
+            updated = updated.replace(updated_at=now)
+        self._envs[env.name] = updated
+        return updated
 
+    def update_settings(
+        self, name: str, tier: Tier, tier_source: str, settings: EnvSettings, expected_version: int, now: float
+    ) -> Environment:
+        with self._mutex:
+            env = self._envs.get(name)
+            if env is None:
+                raise EnvironmentMissing(name)
+            if env.version != expected_version:
+                raise VersionConflict(name)
+            return self._bump(env, now, tier=tier, tier_source=tier_source, settings=settings)
+
+    def record_service(
+        self, name: str, service: ServiceState, url: str | None, now: float, expected_version: int
+    ) -> bool:
+        with self._mutex:
+            env = self._envs.get(name)
+            if env is None or env.lock is not None or env.version != expected_version:
+                return False
+            self._bump(env, now, service=service, url=url or env.url)
+            return True
+
+    def set_keep_alive(self, name: str, until: float | None, now: float) -> bool:
+        with self._mutex:
+            env = self._envs.get(name)
+            if env is None:
+                raise EnvironmentMissing(name)
+            if until is None and env.keep_alive_until is None:
+                return False
+            self._bump(env, now, keep_alive_until=until)
+            return True
+
+    def offer_push(self, name: str, record: PushRecord) -> bool:
+        with self._mutex:
+            env = self._envs.get(name)
+            if env is None:
+                raise EnvironmentMissing(name)
+            stored = env.push
+            if stored is not None and (stored.digest == record.digest or record.pushed_at < stored.pushed_at):
+                return False
+            self._bump(env, push=record)
+            return True
+
+    def set_push_state(self, name: str, digest: str, state: str, note: str = "") -> bool:
+        with self._mutex:
+            env = self._envs.get(name)
+            if env is None or env.push is None or env.push.digest != digest:
+                return False
+            self._bump(env, push=env.push.replace(state=state, note=note))
+            return True
+
+    # operations -------------------------------------------------------------------------------------------
     def get_operation(self, op_id: str) -> Operation | None:
         return self._ops.get(op_id)
 
-    def list_operations(self, environment: str, limit: int = 50) -> list[Operation]:
-        ops = [o for o in self._ops.values() if o.environment == environment]
-        ops.sort(key=lambda o: (o.created_at, o.id), reverse=True)
-        return ops[:limit]
-
-    def record_step(self, op_id: str, step: StepRecord) -> None:
-        with self._mutex:
-            self._ops[op_id] = self._ops[op_id].with_step(step)
-
-    def set_execution(self, op_id: str, execution_arn: str) -> None:
-        with self._mutex:
-            self._ops[op_id] = self._ops[op_id].replace(execution_arn=execution_arn)
-
-    def finish_operation(
+    def list_operations(
         self,
-        op_id: str,
-        status: OpStatus,
-        ended_at: float,
-        error: dict[str, Any] | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> bool:
+        environment: str,
+        limit: int,
+        cursor_: str | None = None,
+        statuses: Sequence[OpStatus] = (),
+        kinds: Sequence[OpKind] = (),
+    ) -> Page[Operation]:
+        scope = f"ops:{environment}"
+        after = tuple(cursor.decode(cursor_, scope)["after"]) if cursor_ else None
+        ops = sorted(
+            (o for o in self._ops.values() if o.environment == environment),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
+        if after is not None:
+            ops = [o for o in ops if (o.created_at, o.id) < (float(after[0]), str(after[1]))]
+        ops = [o for o in ops if (not statuses or o.status in statuses) and (not kinds or o.kind in kinds)]
+        page = ops[:limit]
+        more = len(ops) > limit
+        nxt = cursor.encode({"scope": scope, "after": [page[-1].created_at, page[-1].id]}) if more else None
+        return Page(page, nxt)
+
+    def _running(self, op_id: str) -> Operation:
+        op = self._ops.get(op_id)
+        if op is None or op.status.finished:
+            raise OperationEnded(op_id)
+        return op
+
+    def record_steps(self, op_id: str, records: Sequence[StepRecord]) -> CancelRequest | None:
         with self._mutex:
-            op = self._ops[op_id]
-            if op.status.finished:
-                return False
-            self._ops[op_id] = op.replace(
-                status=status, ended_at=ended_at, error=error, result={**op.result, **(result or {})}
+            op = self._running(op_id)
+            for rec in records:
+                op = op.with_step(rec)
+            self._ops[op_id] = op
+            return op.cancel
+
+    def request_cancel(self, op_id: str, request: CancelRequest) -> Operation:
+        with self._mutex:
+            op = self._running(op_id)
+            if op.cancel is None:
+                op = op.replace(cancel=request)
+                self._ops[op_id] = op
+            return op
+
+    # the ledger -------------------------------------------------------------------------------------------
+    def begin(self, begin: Begin) -> None:
+        op = begin.operation
+        with self._mutex:
+            if begin.idempotency is not None and begin.idempotency[0] in self._idem:
+                fingerprint, stored_op = self._idem[begin.idempotency[0]]
+                raise IdempotencyReplay(fingerprint, stored_op)
+            if op.id in self._ops:
+                raise OperationExists(op.id)
+            env = self._envs.get(op.environment)
+            if env is None:
+                raise EnvironmentMissing(op.environment)
+            if env.lock is not None:
+                raise LockHeld(env.name, env.lock)
+            if env.status not in begin.starts_from:
+                raise StatusRefused(env.status)
+            changes: dict[str, Any] = {
+                "lock": Lock(op.id, op.kind, begin.lock_expires_at),
+                "last_operation_id": op.id,
+                "status": begin.transitional or env.status,
+            }
+            self._ops[op.id] = op
+            self._bump(env, op.created_at, **changes)
+            if begin.idempotency is not None:
+                self._idem[begin.idempotency[0]] = (begin.idempotency[1], op.id)
+
+    def end(self, end: End) -> Ended:
+        with self._mutex:
+            op = self._ops.get(end.operation_id)
+            if op is None or op.status.finished:
+                return Ended(ended=False, lock_released=False)
+            if end.unless_cancelled and op.cancel is not None:
+                return Ended(ended=False, lock_released=False, cancelled=True)
+            for rec in end.steps:
+                op = op.with_step(rec)
+            self._ops[op.id] = op.replace(
+                status=end.status, ended_at=end.ended_at, error=end.error, result={**op.result, **end.result}
             )
-            return True
+            env = self._envs.get(end.environment)
+            if env is None or env.lock is None or env.lock.operation_id != end.operation_id:
+                return Ended(ended=True, lock_released=False)
+            changes: dict[str, Any] = {"lock": None}
+            if end.env_status is not None:
+                changes["status"] = end.env_status
+            if end.service is not None:
+                changes["service"] = end.service
+            if end.intended is not None:
+                changes["intended"] = end.intended
+            elif end.clear_intended:
+                changes["intended"] = None
+            if end.url is not None:
+                changes["url"] = end.url
+            self._bump(env, end.ended_at, **changes)
+            pending = env.push if env.push is not None and env.push.state == "pending" else None
+            return Ended(ended=True, lock_released=True, pending_push=pending)
 
-    def acquire_lock(self, environment: str, op_id: str, now: float, lease_seconds: float) -> Lock:
+    # waits ------------------------------------------------------------------------------------------------
+    def register_wait(
+        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+    ) -> dict[str, Any]:
         with self._mutex:
-            held = self._locks.get(environment)
-            if held and held.operation_id != op_id and not held.expired(now):
-                raise LockHeld(held)
-            lock = Lock(environment=environment, operation_id=op_id, expires_at=now + lease_seconds)
-            self._locks[environment] = lock
-            return lock
+            op = self._running(operation_id)
+            for rec in records:
+                op = op.with_step(rec)
+            self._ops[operation_id] = op.replace(wait_key=key)
+            item = self._waits.setdefault(key, {})
+            item.update(token=token, operation_id=operation_id, step=records[-1].name, carry=carry)
+            result = dict(item)
+        if op.cancel is not None:
+            raise Cancelled(f"operation {operation_id} was cancelled")
+        return result
 
-    def release_lock(self, environment: str, op_id: str) -> bool:
+    def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:
         with self._mutex:
-            held = self._locks.get(environment)
-            if held and held.operation_id == op_id:
-                del self._locks[environment]
-                return True
-            return False
+            item = self._waits.setdefault(key, {})
+            item["outcome"] = outcome
+            return dict(item)
 
-    def get_lock(self, environment: str) -> Lock | None:
-        return self._locks.get(environment)
+    def get_wait(self, key: str) -> dict[str, Any] | None:
+        item = self._waits.get(key)
+        return dict(item) if item is not None else None
 
-    def remember_request(self, key: str, fingerprint: str, op_id: str, now: float) -> tuple[str, str] | None:
-        with self._mutex:
-            if key in self._idem:
-                return self._idem[key]
-            self._idem[key] = (fingerprint, op_id)
-            return None
-
-    def get_push(self, environment: str) -> PushRecord | None:
-        return self._pushes.get(environment)
-
-    def record_push(self, record: PushRecord) -> bool:
-        with self._mutex:
-            stored = self._pushes.get(record.environment)
-            if stored is not None and (stored.digest == record.digest or record.pushed_at < stored.pushed_at):
-                return False
-            self._pushes[record.environment] = record
-            return True
-
-    def set_push_state(self, environment: str, digest: str, state: str, note: str = "") -> bool:
-        with self._mutex:
-            stored = self._pushes.get(environment)
-            if stored is None or stored.digest != digest:
-                return False
-            self._pushes[environment] = dataclasses.replace(stored, state=state, note=note)
-            return True
-
-    def set_keep_alive(self, environment: str, until: float) -> None:
-        self._keep_alives[environment] = until
-
-    def clear_keep_alive(self, environment: str) -> bool:
-        return self._keep_alives.pop(environment, None) is not None
-
-    def keep_alives(self) -> dict[str, float]:
-        return dict(self._keep_alives)
-
+    # snapshots ----------------------------------------------------------------------------------------------
     def put_snapshot(self, snapshot: Snapshot) -> None:
         self._snapshots[snapshot.environment] = snapshot
 
@@ -147,15 +269,3 @@ class MemoryStore:
                 return False
             self._snapshots[environment] = dataclasses.replace(stored, state=state)
             return True
-
-    def register_wait(self, key: str, token: str, operation_id: str, step: str, now: float) -> dict[str, Any]:
-        with self._mutex:
-            item = self._waits.setdefault(key, {})
-            item.update(token=token, operation_id=operation_id, step=step)
-            return dict(item)
-
-    def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:
-        with self._mutex:
-            item = self._waits.setdefault(key, {})
-            item["outcome"] = outcome
-            return dict(item)
