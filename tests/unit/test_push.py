@@ -107,6 +107,11 @@ def test_a_failed_push_or_another_action_is_not_a_push() -> None:
         ("semver", "^0.2.3", "0.2.9", True),
         ("semver", "^0.2.3", "0.3.0", False),
         ("semver", ">=2.0.0-rc.1", "2.0.0-rc.2", True),
+        ("semver", "^1.2", "1.5.0", True),
+        ("semver", "^1.2", "v2.0.0", False),
+        ("semver", "1.2.3 - 2.3.4", "v2.3.4", True),
+        ("semver", "1.2.3 - 2.3.4", "2.3.5", False),
+        ("semver", "^1.2", "V1.5.0", False),  # not a version to node-semver
     ],
 )
 def test_each_tag_policy_kind(match: str, pattern: str, tag: str, expected: bool) -> None:
@@ -127,7 +132,7 @@ def test_semver_ordering_and_bad_ranges() -> None:
     versions = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0"]
     parsed = [parse_version(v) for v in versions]
     assert all(p is not None for p in parsed)
-    keys = [p.key() for p in parsed if p is not None]
+    keys = [p.key for p in parsed if p is not None]
     assert keys == sorted(keys)
     assert parse_version("1.2") is None and parse_version("latest") is None
     for bad in ("", ">=", "^banana", "1.2.3 ||", ">x"):
