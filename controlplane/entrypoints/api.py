@@ -64,6 +64,52 @@ def endpoint(fn: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def envelope(body: Any, status: int) -> dict[str, Any] | None:
+    """The error envelope for a body the framework or the gateway produced in its own shape; None if the body
+    already is one (or is no error)."""
+    if status < 400:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return None
+    data = body if isinstance(body, dict) else {}
+    code = str(data.get("Code") or data.get("code") or STATUS_CODES.get(status, "Error"))
+    message = str(data.get("Message") or data.get("message") or body or "request refused")
+    return {"error": {"code": code, "message": message}}
+
+
+# The code an error without one gets, by HTTP status (API Gateway's own responses, the framework's).
+STATUS_CODES = {
+    400: "BadRequest",
+    403: "AccessDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+@api.middleware("http")
+def one_error_envelope(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers some requests itself (405 for a method a path lacks, 415 for a content type a route does
+    not take) in its own shape; every error leaves the API in the one envelope."""
+    response = get_response(event)
+    body = response.body
+    try:
+        parsed = json.loads(body) if isinstance(body, (str, bytes)) else body
+    except ValueError:
+        parsed = body
+    wrapped = envelope(parsed, response.status_code)
+    if wrapped is not None:
+        response.body = json.dumps(wrapped)
+        response.headers = {**(response.headers or {}), **JSON}
+    return response
+
+
 def _body() -> Any:
     raw = api.current_request.raw_body
     if not raw or not raw.strip():

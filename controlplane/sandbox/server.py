@@ -168,10 +168,23 @@ class Sandbox:
         )
 
         import app as chalice_app
+        from controlplane.entrypoints.api import envelope
 
         class QuietHandler(ChaliceRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def _send_error_response(self, error: Any) -> None:
+                """API Gateway's own refusals (403 for a path no route has, ...) in the API's error envelope,
+                as the gateway responses Terraform configures render them in AWS."""
+                try:
+                    parsed = json.loads(error.body or b"{}")
+                except ValueError:
+                    parsed = {}
+                wrapped = envelope(parsed, int(error.CODE))
+                if wrapped is not None:
+                    error.body = json.dumps(wrapped).encode()
+                super()._send_error_response(error)
 
         class Server(ThreadedHTTPServer):
             request_queue_size = 128  # the stdlib default (5) resets bursts of concurrent clients
