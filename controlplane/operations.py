@@ -162,6 +162,7 @@ class Operations:
                 "tier": env.tier.value,
                 "desired_count": env.settings.desired_count,
                 "intended_digest": env.intended.image_digest if env.intended else None,
+                "intended_tag": env.intended.image_tag if env.intended else None,
                 "notify": env.settings.notification_topic,
             },
             "ctx": {"started": {first: now}},

@@ -199,11 +199,18 @@ class Ledger(Protocol):
 
 class WaitStore(Protocol):
     def register_wait(
-        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+        self,
+        key: str,
+        token: str,
+        records: Sequence[StepRecord],
+        operation_id: str,
+        carry: dict[str, Any],
+        cancellable: bool = True,
     ) -> dict[str, Any]:
         """Park a task token (and what the flow carries on) under ``key`` and write step records (the waiting
-        step's is the last), atomically. Returns the wait item after the write (with the outcome if an event came first). Raises
-        OperationEnded if the operation ended, and errors.Cancelled (after writing) if a cancel was requested."""
+        step's is the last), atomically. Returns the wait item after the write (with the outcome if an event came
+        first). Raises OperationEnded if the operation ended, and (when ``cancellable``) errors.Cancelled, after
+        writing, if a cancel was requested."""
         ...
 
     def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:
@@ -291,7 +298,9 @@ class Platform(Protocol):
 
     def image_exists(self, repo: str, digest: str) -> bool: ...
 
-    def newest_image(self, repo: str) -> str | None: ...
+    def newest_image(self, repo: str) -> tuple[str, str | None] | None:
+        """The most recently pushed image: (digest, one of its tags or None)."""
+        ...
 
     def start_build(self, k: Contract, source_version: str | None, image_tag: str, idempotency_token: str) -> str: ...
 

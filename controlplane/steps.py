@@ -216,11 +216,12 @@ def prepare(d: Deps, r: Run) -> StepResult:
             raise ImageNotFound(f"no image {pinned} in {repo}")
         return Done(updates | {"image_digest": pinned, "needs_build": False}, {"image_digest": pinned})
     if r.params.get("source_version") is None:
-        digest = r.env.get("intended_digest")
+        digest, tag = r.env.get("intended_digest"), r.env.get("intended_tag")
         if not (digest and d.platform.image_exists(repo, digest)):
-            digest = d.platform.newest_image(repo)
+            digest, tag = d.platform.newest_image(repo) or (None, None)
         if digest:
-            return Done(updates | {"image_digest": digest, "needs_build": False}, {"image_digest": digest})
+            chosen = {"image_digest": digest, "image_tag": tag}
+            return Done(updates | chosen | {"needs_build": False}, chosen)
         if k.build_source is None:
             raise ImageNotFound(
                 f"the repository {repo} has no image and the contract names no build source. Push an image "
@@ -306,7 +307,7 @@ def rollout(d: Deps, r: Run) -> StepResult:
         if digest is None:
             raise ImageNotFound(f"the build finished but {repo}:{tag} is not in the repository")
     else:
-        digest = str(ctx["image_digest"])
+        digest, tag = str(ctx["image_digest"]), ctx.get("image_tag")
     images: dict[str, str | None] = {}
     td: str | None = None
     if digest is not None:
@@ -678,7 +679,7 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
             raise InvalidState(f"{name} waits for a task token, and none was given")
         record = StepRecord(name, StepStatus.RUNNING, started, detail={**result.detail, "wait": result.key})
         carry = {**result.carry, "detail": record.detail, "started": iso(started)}
-        d.waits.park(result.key, token, [*r.resolved_waits(), record], r.op_id, carry)
+        d.waits.park(result.key, token, [*r.resolved_waits(), record], r.op_id, carry, cancellable=name != "cancel")
         return state
     ctx |= result.updates
     if isinstance(result, Poll):

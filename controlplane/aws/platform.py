@@ -145,11 +145,13 @@ class AwsPlatform:
             raise
         return True
 
-    def newest_image(self, repo: str) -> str | None:
+    def newest_image(self, repo: str) -> tuple[str, str | None] | None:
         images = self._images(repo)
         if not images:
             return None
-        return str(max(images, key=lambda i: str(i.get("imagePushedAt", "")))["imageDigest"])
+        newest = max(images, key=lambda i: str(i.get("imagePushedAt", "")))
+        tags = newest.get("imageTags") or []
+        return str(newest["imageDigest"]), (str(tags[0]) if tags else None)
 
     def start_build(self, k: Contract, source_version: str | None, image_tag: str, idempotency_token: str) -> str:
         """Build from the contract's source (the CI/CD connection's repository and branch) unless the caller
