@@ -26,10 +26,10 @@ GONE = (EnvStatus.ABSENT, EnvStatus.DESTROYED, EnvStatus.DESTROYING)
 
 
 def _destroy_wins(env: Environment) -> str | None:
-    if env.status in GONE:
-        return f"environment {env.name} is {env.status.value}: a push never provisions it"
     if env.lock is not None and env.lock.kind is OpKind.DESTROY:
         return f"environment {env.name} is being destroyed by {env.lock.operation_id}: destroy wins"
+    if env.status in GONE:
+        return f"environment {env.name} is {env.status.value}: a push never provisions it"
     return None
 
 

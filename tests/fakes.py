@@ -292,7 +292,13 @@ class FakePlatform:
             previous = next((d["taskDefinition"] for d in svc.deployments[1:]), head["taskDefinition"])
             svc.task_definition = previous
             svc.deployments.insert(
-                0, {"id": f"ecs-svc/{self._next()}", "status": "PRIMARY", "taskDefinition": previous, "rolloutState": "COMPLETED"}
+                0,
+                {
+                    "id": f"ecs-svc/{self._next()}",
+                    "status": "PRIMARY",
+                    "taskDefinition": previous,
+                    "rolloutState": "COMPLETED",
+                },
             )
         return str(head["id"])
 

@@ -16,17 +16,21 @@ MAX_KEEP_ALIVE_SECONDS = 14 * 24 * 3600
 
 
 def teardown_selection(environments: Iterable[Environment], now: float) -> list[Environment]:
-    """Environments the nightly run tears down: tier dev, ``nightly_teardown`` on, ready (something runs), and
-    no keep-alive that is still live. Staging and prod are never selected, whatever their settings say (and the
-    teardown's prepare phase refuses anything its contract does not call dev)."""
+    """Environments the nightly run tears down: tier dev, ``nightly_teardown`` on, something runs (ready, or an
+    operation is putting it there: the run skips those, saying which operation holds them), and no keep-alive
+    that is still live. Staging and prod are never selected, whatever their settings say (and the teardown's
+    prepare phase refuses anything its contract does not call dev)."""
     return [
         env
         for env in environments
         if env.tier is Tier.DEV
         and env.settings.nightly_teardown
-        and env.status is EnvStatus.READY
+        and env.status in RUNS_SOMETHING
         and env.keep_alive(now) is None
     ]
+
+
+RUNS_SOMETHING = (EnvStatus.READY, EnvStatus.DEPLOYING, EnvStatus.PROVISIONING)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ class Engine:
         self.tokens = 0
 
     # starting ---------------------------------------------------------------------------------------------
-    def submit(self, kind: str, env: str = "dev", body: Any = None, key: str | None = None) -> tuple[Operation, dict[str, Any]]:
+    def submit(
+        self, kind: str, env: str = "dev", body: Any = None, key: str | None = None
+    ) -> tuple[Operation, dict[str, Any]]:
         op, _ = self.c.api.submit(OpKind(kind), env, body if body is not None else {}, key)
         payload = next(p for _, name, p in reversed(self.executor.started) if name == op.id)
         return op, payload

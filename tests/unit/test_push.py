@@ -6,45 +6,44 @@ from typing import Any
 
 import pytest
 
-from controlplane.domain.events import MalformedEvent, parse_ecr_push, push_matches, push_operation_id
-from controlplane.domain.model import DeployOnPush, EnvSettings, EnvStatus, OpKind, OpStatus
+from controlplane.domain.events import MalformedEvent, parse_ecr_push, push_matches
+from controlplane.domain.lifecycle import push_operation_id
+from controlplane.domain.model import DeployOnPush, EnvStatus, OpStatus
 from controlplane.domain.semver import SemverError, parse_range, parse_version, satisfies
 from controlplane.domain.validation import InvalidInput, deploy_on_push
-from controlplane.service import ControlService
-from controlplane.settings import Settings
-from controlplane.store.memory import MemoryStore
-from tests.fakes import Clock, FakeExecutor
+from controlplane.errors import Superseded
+from controlplane.operations import Closing
+from controlplane.ports import End
+from tests.fakes import contract
 from tests.samples import digest, ecr_push, load
+from tests.unit.engine import Engine
 
 
 @pytest.fixture
-def svc() -> ControlService:
-    s = ControlService(MemoryStore(), FakeExecutor(), Settings.from_env({}), Clock())
-    s.ensure_seeded()
-    dev = s.store.get_environment("dev")
-    assert dev is not None
-    s.store.put_environment(dev.replace(status=EnvStatus.READY))
-    return s
+def e() -> Engine:
+    """dev, staging and prod published; dev provisioned (ready) and idle."""
+    engine = Engine(envs=(("dev", "dev"), ("staging", "staging"), ("prod", "prod")))
+    engine.platform.push("cart-service-dev", "v0")
+    assert engine.run("provision").status is OpStatus.SUCCEEDED
+    return engine
 
 
-def started(svc: ControlService) -> list[tuple[str, dict[str, Any]]]:
-    assert isinstance(svc.executor, FakeExecutor)
-    return [(name, payload["params"]) for kind, name, payload in svc.executor.started if kind is OpKind.DEPLOY]
+def started(e: Engine) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, payload["params"]) for machine, name, payload in e.executor.started if name.startswith("deploy_")]
 
 
-def push(svc: ControlService, **kw: Any) -> list[dict[str, Any]]:
+def push(e: Engine, **kw: Any) -> list[dict[str, Any]]:
     parsed = parse_ecr_push(ecr_push(**kw))
     assert parsed is not None
-    return svc.on_image_push(parsed)
+    return e.c.pushes.on_image_push(parsed)
 
 
-def finish(svc: ControlService, op_id: str) -> None:
-    """What the unlock step does at the end of an operation: release, record, then start a queued push."""
-    op = svc.store.get_operation(op_id)
-    assert op is not None
-    svc.store.release_lock(op.environment, op_id)
-    svc.store.finish_operation(op_id, OpStatus.SUCCEEDED, svc.clock())
-    svc.start_pending_push(op.environment)
+def finish(e: Engine, op_id: str, status: OpStatus = OpStatus.SUCCEEDED) -> None:
+    """An operation's end, as its finish (or failure) phase ends it: through the one ending."""
+    op = e.op(op_id)
+    e.c.operations.close(
+        Closing(op.id, op.environment, op.kind, status, op.before or EnvStatus.READY, contract=contract(op.environment))
+    )
 
 
 # events ------------------------------------------------------------------------------------------------------
@@ -149,95 +148,121 @@ def test_a_semver_policy_with_a_bad_range_is_refused_by_the_api() -> None:
 
 
 # the best-effort rules ---------------------------------------------------------------------------------------
-def test_a_matching_push_starts_one_deploy_pinned_to_the_digest(svc: ControlService) -> None:
+def test_a_matching_push_starts_one_deploy_pinned_to_the_digest(e: Engine) -> None:
     # GIVEN dev (default policy: exact "latest") WHEN latest is pushed
-    [outcome] = push(svc, image_digest=digest("a"))
+    [outcome] = push(e, image_digest=digest("a"))
     # THEN a deploy of that digest starts, triggered by the push, under the id derived from env and digest
     assert outcome["outcome"] == "started"
-    assert started(svc) == [(push_operation_id("dev", digest("a")), {"image_digest": digest("a")})]
-    op = svc.store.get_operation(outcome["operation_id"])
-    assert op is not None and op.trigger == "ecr-push"
+    assert started(e) == [(push_operation_id("dev", digest("a")), {"image_digest": digest("a")})]
+    assert e.op(outcome["operation_id"]).trigger == "ecr-push"
 
 
-def test_the_same_digest_twice_or_under_several_tags_deploys_once(svc: ControlService) -> None:
-    dev = svc.get_environment("dev")
-    svc.store.put_environment(dev.replace(settings=EnvSettings(deploy_on_push=DeployOnPush("glob", "*"))))
+def test_the_same_digest_twice_or_under_several_tags_deploys_once(e: Engine) -> None:
+    e.c.environments.put("dev", {"deploy_on_push": {"match": "glob", "pattern": "*"}})
     # GIVEN one digest WHEN its event is delivered twice and it is also pushed as two more tags
-    push(svc, image_digest=digest("a"), tag="v1")
-    push(svc, image_digest=digest("a"), tag="v1")
-    outcomes = push(svc, image_digest=digest("a"), tag="latest", time="2026-11-25T20:00:05Z")
-    push(svc, image_digest=digest("a"), tag="stable", time="2026-11-25T20:00:06Z")
+    push(e, image_digest=digest("a"), tag="v1")
+    push(e, image_digest=digest("a"), tag="v1")
+    outcomes = push(e, image_digest=digest("a"), tag="latest", time="2026-11-25T20:00:05Z")
+    push(e, image_digest=digest("a"), tag="stable", time="2026-11-25T20:00:06Z")
     # THEN one deploy started, and the later events say why they did nothing
-    assert len(started(svc)) == 1
+    assert len(started(e)) == 1
     assert outcomes[0]["outcome"] == "duplicate"
 
 
-def test_a_burst_coalesces_newest_wins_and_older_pending_never_deploy(svc: ControlService) -> None:
+def test_a_burst_coalesces_newest_wins_and_older_pending_never_deploy(e: Engine) -> None:
     # GIVEN a push that started a deploy
-    first = push(svc, image_digest=digest("a"), time="2026-11-25T20:00:00Z")[0]["operation_id"]
+    first = push(e, image_digest=digest("a"), time="2026-11-25T20:00:00Z")[0]["operation_id"]
     # WHEN three more pushes land while it runs
-    queued = [push(svc, image_digest=digest(x), time=f"2026-11-25T20:00:0{i}Z")[0] for i, x in enumerate("bcd", 1)]
+    queued = [push(e, image_digest=digest(x), time=f"2026-11-25T20:00:0{i}Z")[0] for i, x in enumerate("bcd", 1)]
     # THEN each is queued, not started
-    assert [q["outcome"] for q in queued] == ["queued"] * 3 and len(started(svc)) == 1
+    assert [q["outcome"] for q in queued] == ["queued"] * 3 and len(started(e)) == 1
     # WHEN the running deploy ends THEN only the newest (d) deploys; b and c never do
-    finish(svc, first)
-    assert [p["image_digest"] for _, p in started(svc)] == [digest("a"), digest("d")]
-    assert svc.store.get_lock("dev") is not None
+    finish(e, first)
+    assert [p["image_digest"] for _, p in started(e)] == [digest("a"), digest("d")]
+    assert e.c.environments.get("dev").lock is not None
 
 
-def test_out_of_order_delivery_never_regresses(svc: ControlService) -> None:
+def test_out_of_order_delivery_never_regresses(e: Engine) -> None:
     # GIVEN the newer push (b, 20:00:05) arrived first and deployed
-    first = push(svc, image_digest=digest("b"), time="2026-11-25T20:00:05Z")[0]["operation_id"]
-    finish(svc, first)
+    first = push(e, image_digest=digest("b"), time="2026-11-25T20:00:05Z")[0]["operation_id"]
+    finish(e, first)
     # WHEN the older push (a, 20:00:01) arrives late
-    [outcome] = push(svc, image_digest=digest("a"), time="2026-11-25T20:00:01Z")
+    [outcome] = push(e, image_digest=digest("a"), time="2026-11-25T20:00:01Z")
     # THEN it is dropped as stale, with the reason
     assert outcome["outcome"] == "stale" and digest("b") in outcome["reason"]
-    assert [p["image_digest"] for _, p in started(svc)] == [digest("b")]
+    assert [p["image_digest"] for _, p in started(e)] == [digest("b")]
 
 
-def test_a_push_during_a_running_operation_is_queued_then_deployed(svc: ControlService) -> None:
-    # GIVEN a deploy started through the API, holding the lock
-    api_op, _ = svc.start(OpKind.DEPLOY, "dev", {"image_tag": "v1"})
+def test_a_push_during_a_running_operation_is_queued_then_deployed(e: Engine) -> None:
+    # GIVEN a deploy started through the API, holding the environment
+    api_op, _ = e.submit("deploy", body={"image_tag": "v0"})
     # WHEN latest is pushed
-    [outcome] = push(svc, image_digest=digest("a"))
+    [outcome] = push(e, image_digest=digest("a"))
     # THEN it is queued behind the running operation, never raced
     assert outcome["outcome"] == "queued" and api_op.id in outcome["reason"]
-    assert len(started(svc)) == 1
+    assert len(started(e)) == 1
     # WHEN the running operation ends THEN the queued push deploys
-    finish(svc, api_op.id)
-    assert started(svc)[-1] == (push_operation_id("dev", digest("a")), {"image_digest": digest("a")})
+    finish(e, api_op.id)
+    assert started(e)[-1] == (push_operation_id("dev", digest("a")), {"image_digest": digest("a")})
 
 
-def test_a_queued_push_for_an_environment_destroyed_meanwhile_is_dropped(svc: ControlService) -> None:
-    destroy, _ = svc.start(OpKind.DESTROY, "dev", {})
-    assert push(svc, image_digest=digest("a"))[0]["outcome"] == "queued"
-    dev = svc.store.get_environment("dev")
-    assert dev is not None
-    svc.store.put_environment(dev.replace(status=EnvStatus.DESTROYED))
-    finish(svc, destroy.id)
-    assert started(svc) == []
-    record = svc.store.get_push("dev")
+def test_destroy_wins_a_push_during_a_destroy_is_dropped_never_queued(e: Engine) -> None:
+    # GIVEN dev being destroyed
+    destroy, _ = e.submit("destroy")
+    # WHEN latest is pushed during the destroy THEN it is dropped, with the reason, and nothing is queued
+    [outcome] = push(e, image_digest=digest("a"))
+    assert outcome["outcome"] == "dropped" and "destroy wins" in outcome["reason"]
+    assert e.c.environments.get("dev").push is None
+    finish(e, destroy.id)
+    assert all(not n.startswith("deploy_") for n, _ in started(e))
+
+
+def test_a_push_queued_before_a_destroy_is_dropped_when_the_destroy_ends(e: Engine) -> None:
+    # GIVEN a push queued behind a deploy, then a destroy that takes over once the deploy ends
+    api_op, _ = e.submit("deploy", body={"image_tag": "v0"})
+    push(e, image_digest=digest("a"))
+    e.registry.set_push_state("dev", digest("a"), "pending")
+    e.c.registry.end(
+        End(api_op.id, "dev", OpStatus.SUCCEEDED, e.clock(), None, {}, env_status=EnvStatus.READY)
+    )  # ended without starting the push (a crash between the two): the push stays pending
+    destroy, _ = e.submit("destroy")
+    finish(e, destroy.id, OpStatus.SUCCEEDED)
+    # THEN the destroyed environment drops it, saying why
+    record = e.c.environments.get("dev").push
     assert record is not None and record.state == "dropped" and "destroyed" in record.note
+    assert [n for n, _ in started(e) if n.startswith("deploy_")] == [api_op.id]
 
 
-def test_a_push_for_a_destroyed_environment_does_nothing_and_says_why(svc: ControlService) -> None:
-    dev = svc.store.get_environment("dev")
-    assert dev is not None
-    svc.store.put_environment(dev.replace(status=EnvStatus.DESTROYED))
-    [outcome] = push(svc, image_digest=digest("a"))
-    assert outcome["outcome"] == "ignored" and "destroyed" in outcome["reason"]
-    assert started(svc) == []
+def test_a_push_for_a_destroyed_environment_does_nothing_and_says_why(e: Engine) -> None:
+    destroy, _ = e.submit("destroy")
+    finish(e, destroy.id)
+    [outcome] = push(e, image_digest=digest("a"))
+    assert outcome["outcome"] == "dropped" and "destroyed" in outcome["reason"]
 
 
-def test_staging_and_prod_do_not_deploy_on_push_by_default(svc: ControlService) -> None:
+def test_staging_and_prod_do_not_deploy_on_push_by_default(e: Engine) -> None:
     for env in ("staging", "prod"):
-        assert push(svc, repository=f"cart-service-{env}") == []
-    assert started(svc) == []
+        assert push(e, repository=f"cart-service-{env}") == []
 
 
-def test_cancel_starts_the_queued_push(svc: ControlService) -> None:
-    api_op, _ = svc.start(OpKind.DEPLOY, "dev", {})
-    push(svc, image_digest=digest("a"))
-    svc.cancel(api_op.id)
-    assert started(svc)[-1][1] == {"image_digest": digest("a")}
+def test_cancel_ends_the_operation_and_then_the_queued_push_starts(e: Engine) -> None:
+    api_op, _ = e.submit("deploy")
+    push(e, image_digest=digest("a"))
+    e.c.operations.cancel(api_op.id)
+    e.executor.statuses[str(api_op.execution_arn)] = "ABORTED"  # what the cancel path ends in
+    finish(e, api_op.id, OpStatus.ABORTED)
+    assert started(e)[-1][1] == {"image_digest": digest("a")}
+
+
+def test_with_a_quiet_period_a_superseded_push_deploy_stands_down(e: Engine) -> None:
+    # GIVEN dev's policy waits 5 s before a push deploys
+    e.c.environments.put("dev", {"deploy_on_push": {"match": "exact", "pattern": "latest", "quiet_seconds": 5}})
+    [first] = push(e, image_digest=digest("a"), time="2026-11-25T20:00:00Z")
+    _, payload = next((m, p) for m, n, p in e.executor.started if n == first["operation_id"])
+    assert payload["quiet_seconds"] == 5  # the state machine waits that long first
+    # WHEN a newer push lands within the quiet period
+    push(e, image_digest=digest("b"), time="2026-11-25T20:00:02Z")
+    # THEN the first deploy stands down at its rollout, without touching ECS
+    with pytest.raises(Superseded):
+        e.step("rollout", payload)
+    assert not any(call.startswith("apply_service") and digest("a") in call for call in e.platform.calls)

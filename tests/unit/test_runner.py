@@ -65,7 +65,7 @@ class TestHappyPaths:
 
     def test_an_empty_repository_without_a_source_fails_at_once_saying_what_to_do(self) -> None:
         e = Engine()
-        op, state = e.submit("provision")
+        _op, state = e.submit("provision")
         with pytest.raises(ImageNotFound, match="Push an image"):
             e.step("prepare", state)
         assert not any(c.startswith("start_build") for c in e.platform.calls)
@@ -108,7 +108,7 @@ class TestCancel:
         before = e.platform.services["dev"].task_definition
         e.platform.push("cart-service-dev", "v2")
         op, state = e.submit("deploy", body={"image_tag": "v2"})
-        _, token = e.step("rollout", state)
+        _, _token = e.step("rollout", state)
         new = e.platform.services["dev"].task_definition
         assert new != before
         # WHEN it is cancelled: the parked token is failed with Cancelled
@@ -227,7 +227,7 @@ class TestFailures:
         before = e.platform.services["dev"].task_definition
         e.platform.push("cart-service-dev", "broken-1")
         op, state = e.submit("deploy", body={"image_tag": "broken-1"})
-        _, token = e.step("rollout", state)
+        _, _token = e.step("rollout", state)
         e.rollout_completes(ok=False)
         assert e.sender.sent[-1][0] == "failure" and e.sender.sent[-1][2][0] == "DeploymentFailed"
         state["error"] = {"Error": "DeploymentFailed", "Cause": ""}  # the cause may not survive the hop

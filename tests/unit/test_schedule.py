@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,11 +18,9 @@ from controlplane.domain.schedule import (
     teardown_selection,
 )
 from controlplane.domain.validation import InvalidInput
-from controlplane.errors import NotFound, ValidationFailed
-from controlplane.service import ControlService
-from controlplane.settings import Settings
-from controlplane.store.memory import MemoryStore
-from tests.fakes import FakeExecutor
+from controlplane.errors import InvalidState, NotFound, ValidationFailed
+from tests.fakes import contract
+from tests.unit.engine import SETTINGS, Engine
 
 NOW = 1_800_000_000.0
 
@@ -46,8 +46,9 @@ def test_nightly_selection_is_exactly_the_ready_dev_environments_with_teardown_o
     keep_alives = {name: NOW + offset for name, offset in offsets.items()}
     for e in envs[::3]:  # some keep-alives name environments of the registry
         keep_alives.setdefault(e.name, NOW + 3600)
+    envs = [e.replace(keep_alive_until=keep_alives.get(e.name)) for e in envs]
     # WHEN the nightly run selects
-    selected = teardown_selection(envs, keep_alives, NOW)
+    selected = teardown_selection(envs, NOW)
     # THEN only dev environments with teardown on and no live keep-alive; never staging or prod
     for env in selected:
         assert env.tier is Tier.DEV and env.settings.nightly_teardown
@@ -59,22 +60,22 @@ def test_nightly_selection_is_exactly_the_ready_dev_environments_with_teardown_o
         for e in envs
         if e.tier is Tier.DEV
         and e.settings.nightly_teardown
-        and e.status is EnvStatus.READY
+        and e.status in (EnvStatus.READY, EnvStatus.DEPLOYING, EnvStatus.PROVISIONING)
         and keep_alives.get(e.name, 0.0) <= NOW
     }
     assert {e.name for e in selected} == expected and len(selected) == len(set(names) & expected)
 
 
 def snap(env: str, state: str) -> Snapshot:
-    return Snapshot(env, 2, None, None, "sha256:" + "a" * 64, f"destroy-x-{env}", state)
+    return Snapshot(env, 2, None, None, "sha256:" + "a" * 64, f"destroy_{env}_x", state)
 
 
 def test_restore_selects_only_what_the_night_tore_down() -> None:
     envs = [
-        Environment("dev", Tier.DEV, EnvStatus.DESTROYED),
-        Environment("dev2", Tier.DEV, EnvStatus.DESTROYED),  # destroyed by hand: its snapshot was restored before
-        Environment("demo", Tier.DEV, EnvStatus.READY),  # already back
-        Environment("prod", Tier.PROD, EnvStatus.DESTROYED),
+        Environment("dev", Tier.DEV, status=EnvStatus.DESTROYED),
+        Environment("dev2", Tier.DEV, status=EnvStatus.DESTROYED),  # destroyed by hand after a restore
+        Environment("demo", Tier.DEV, status=EnvStatus.READY),  # already back
+        Environment("prod", Tier.PROD, status=EnvStatus.DESTROYED),
     ]
     snapshots = {e.name: snap(e.name, "torn_down") for e in envs} | {"dev2": snap("dev2", "restored")}
     assert [e.name for e in restore_selection(envs, snapshots)] == ["dev"]
@@ -95,73 +96,79 @@ def test_run_id_comes_from_the_scheduled_events_time() -> None:
 
 # use cases ---------------------------------------------------------------------------------------------------
 @pytest.fixture
-def svc() -> ControlService:
-    s = ControlService(MemoryStore(), FakeExecutor(), Settings.from_env({}), lambda: NOW)
-    s.ensure_seeded()
-    for name in ("dev", "staging", "prod"):
-        env = s.store.get_environment(name)
-        assert env is not None
-        s.store.put_environment(env.replace(status=EnvStatus.READY, settings=EnvSettings(nightly_teardown=True)))
-    s.put_environment("dev2", {"tier": "dev"})
-    qa = s.store.get_environment("dev2")
-    assert qa is not None
-    s.store.put_environment(qa.replace(status=EnvStatus.READY))
-    return s
+def e() -> Engine:
+    """dev and dev2 (dev tier), staging and prod: all ready, all with the nightly teardown asked for."""
+    engine = Engine(envs=(("dev", "dev"), ("dev2", "dev"), ("staging", "staging"), ("prod", "prod")))
+    for name in ("dev", "dev2", "staging", "prod"):
+        engine.platform.push(f"cart-service-{name}", "v1")
+        assert engine.run("provision", name, {} if name.startswith("dev") else None).status.value == "SUCCEEDED"
+        engine.c.environments.put(name, {"nightly_teardown": True})
+    return engine
 
 
-def batches(svc: ControlService) -> list[tuple[str, str, dict[str, object]]]:
-    assert isinstance(svc.executor, FakeExecutor)
-    return svc.executor.batches
+def batches(e: Engine) -> list[tuple[str, str, dict[str, object]]]:
+    return [(m, n, p) for m, n, p in e.executor.started if m in ("teardown", "restore")]
 
 
-def test_nightly_teardown_is_one_execution_with_one_destroy_operation_per_selected_env(svc: ControlService) -> None:
-    # GIVEN dev and qa (dev tier, teardown on), staging and prod with teardown on too
+def test_nightly_teardown_is_one_execution_with_one_destroy_operation_per_selected_env(e: Engine) -> None:
+    # GIVEN dev and dev2 (dev tier, teardown on), staging and prod with teardown asked for too
     # WHEN the nightly run fires
-    result = svc.nightly_teardown("20261125t200000")
+    result = e.c.schedules.nightly_teardown("20261125t200000")
     # THEN one execution of the teardown machine carries one destroy operation per dev environment
-    [(machine, name, payload)] = batches(svc)
+    [(machine, name, payload)] = batches(e)
     assert (machine, name) == ("teardown", "teardown-20261125t200000")
     items = payload["items"]
-    assert isinstance(items, list)
+    assert isinstance(items, list) and payload["max_concurrency"] == SETTINGS.batch_concurrency
     assert sorted(i["environment"] for i in items) == ["dev", "dev2"]
     assert all(i["kind"] == "destroy" and i["params"] == {"nightly": True} for i in items)
     for op_id in result["operations"]:
-        op = svc.store.get_operation(op_id)
-        assert op is not None and op.kind is OpKind.DESTROY and op.trigger == "schedule"
+        op = e.op(op_id)
+        assert op.kind is OpKind.DESTROY and op.trigger == "schedule"
         assert op.execution_arn and op.execution_arn.endswith("teardown-20261125t200000")
-        assert svc.store.get_lock(op.environment) is not None
+        assert e.c.environments.get(op.environment).lock is not None
 
 
-def test_a_keep_alive_skips_the_night_and_delete_ends_it(svc: ControlService) -> None:
-    svc.keep_alive("dev2", {"until": iso(NOW + 3600)})
-    assert [e.name for e in svc.teardown_candidates()] == ["dev"]
-    svc.end_keep_alive("dev2")
-    assert [e.name for e in svc.teardown_candidates()] == ["dev", "dev2"]
+def test_the_teardown_refuses_an_environment_whose_contract_is_not_dev(e: Engine) -> None:
+    # GIVEN a registry that wrongly says dev2 is dev while Terraform published it as prod
+    e.platform.contracts_["dev2"] = contract("dev2", "prod")
+    e.c.schedules.nightly_teardown("20261125t200000")
+    payload = next(p for p in batches(e)[0][2]["items"] if p["environment"] == "dev2")  # type: ignore[union-attr]
+    # THEN its prepare phase refuses it: the contract's tier is the environment's
+    with pytest.raises(InvalidState, match="prod"):
+        e.step("prepare", payload)
+
+
+def test_a_keep_alive_skips_the_night_and_delete_ends_it(e: Engine) -> None:
+    e.c.environments.keep_alive("dev2", {"until": iso(e.clock() + 3600)})
+    assert [x.name for x in e.c.schedules.teardown_candidates()] == ["dev"]
+    e.c.environments.end_keep_alive("dev2")
+    assert [x.name for x in e.c.schedules.teardown_candidates()] == ["dev", "dev2"]
     with pytest.raises(NotFound):
-        svc.end_keep_alive("dev2")
+        e.c.environments.end_keep_alive("dev2")
     with pytest.raises(ValidationFailed):
-        svc.keep_alive("dev2", {"until": "yesterday"})
+        e.c.environments.keep_alive("dev2", {"until": "yesterday"})
 
 
-def test_a_locked_env_is_skipped_with_the_reason_and_a_second_firing_starts_nothing(svc: ControlService) -> None:
-    running, _ = svc.start(OpKind.DEPLOY, "dev2", {})
-    first = svc.nightly_teardown("20261125t200000")
+def test_a_locked_env_is_skipped_with_the_reason_and_a_second_firing_starts_nothing(e: Engine) -> None:
+    running, _ = e.submit("deploy", "dev2")
+    first = e.c.schedules.nightly_teardown("20261125t200000")
     assert running.id in first["skipped"]["dev2"]
-    again = svc.nightly_teardown("20261125t200000")
-    assert again["operations"] == [] and "already started" in again["skipped"]["dev"]
-    assert len(batches(svc)) == 1
+    # a second delivery of the same schedule starts nothing: dev is being torn down by the first
+    again = e.c.schedules.nightly_teardown("20261125t200000")
+    assert again["operations"] == [] and "dev" not in again["skipped"]
+    assert len(batches(e)) == 1
 
 
-def test_morning_restore_can_be_disabled() -> None:
-    svc = ControlService(
-        MemoryStore(), FakeExecutor(), Settings.from_env({"MORNING_RESTORE_ENABLED": "false"}), lambda: NOW
-    )
-    assert "disabled" in svc.morning_restore("20261126t060000")["skipped"]
+def test_morning_restore_can_be_disabled(e: Engine) -> None:
+    e.c.schedules.settings = dataclasses.replace(SETTINGS, morning_restore_enabled=False)
+    assert "disabled" in e.c.schedules.morning_restore("20261126t060000")["skipped"]
 
 
-def test_cancelling_one_environment_of_a_nightly_run_leaves_the_shared_execution_running(svc: ControlService) -> None:
-    result = svc.nightly_teardown("20261125t200000")
-    dev_op = next(o for o in result["operations"] if o.endswith("-dev"))
-    cancelled = svc.cancel(dev_op)
-    assert cancelled.status.value == "ABORTED" and svc.store.get_lock("dev") is None
-    assert isinstance(svc.executor, FakeExecutor) and svc.executor.stopped == []  # dev2's teardown goes on
+def test_cancelling_one_environment_of_a_nightly_run_cancels_only_it(e: Engine) -> None:
+    result = e.c.schedules.nightly_teardown("20261125t200000")
+    dev_op = next(o for o in result["operations"] if o.startswith("destroy_dev_"))
+    cancelled = e.c.operations.cancel(dev_op)
+    # the shared execution runs on: the cancel is cooperative (dev's own next phase takes the cancel path)
+    assert cancelled.cancel is not None and cancelled.status.value == "RUNNING"
+    other = next(o for o in result["operations"] if o.startswith("destroy_dev2_"))
+    assert e.op(other).cancel is None
