@@ -139,6 +139,11 @@ class OperationStore(Protocol):
         Raises OperationEnded if the operation is not running."""
         ...
 
+    def record_retry(self, op_id: str, record: StepRecord) -> None:
+        """A step failed and is retried: count the attempt (the count survives the step's later writes) and
+        write its record (RUNNING, with the error). Raises OperationEnded."""
+        ...
+
     def request_cancel(self, op_id: str, request: CancelRequest) -> Operation:
         """Mark a running operation cancelled (once; a second request keeps the first). Raises OperationEnded."""
         ...

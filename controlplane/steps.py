@@ -725,11 +725,13 @@ def _record_error(d: Deps, r: Run, name: str, started: float, exc: Exception) ->
     try:
         op = d.registry.get_operation(r.op_id)
         prev = op.step(name) if op else None
-        attempts = (prev.attempts + 1) if prev is not None and prev.error else (prev.attempts if prev else 1)
         detail = dict(prev.detail) if prev else {}
-        status = StepStatus.RUNNING if isinstance(exc, TransientError) else StepStatus.FAILED
-        ended = None if status is StepStatus.RUNNING else r.now
-        rec = StepRecord(name, status, started, ended, attempts=attempts, detail=detail, error=text[:1000])
-        d.registry.record_steps(r.op_id, [*r.resolved_waits(), rec])
+        if isinstance(exc, TransientError):
+            d.registry.record_retry(
+                r.op_id, StepRecord(name, StepStatus.RUNNING, started, detail=detail, error=text[:1000])
+            )
+        else:
+            rec = StepRecord(name, StepStatus.FAILED, started, r.now, detail=detail, error=text[:1000])
+            d.registry.record_steps(r.op_id, [*r.resolved_waits(), rec])
     except Exception as record_exc:  # the error itself matters more: Step Functions must see it
         logger.warning("step error not recorded", extra={"step": name, "error": str(record_exc)})

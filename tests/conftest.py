@@ -110,6 +110,21 @@ class MotoWorld:
     def run(self, kind: str, env: str = "dev", body: Any = None, key: str | None = None) -> Any:
         return self.wait(self.start(kind, env, body, key).id)
 
+    def build_image(self, tag: str, env: str = "dev") -> str:
+        """An image tagged ``tag`` in the environment's repository (built by a build operation); its digest."""
+        op = self.run("build", env, {"source_version": tag})
+        assert op.status.value == "SUCCEEDED", op.error
+        return str(op.result["image_digest"])
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
     def service_description(self, env: str = "dev") -> dict[str, Any]:
         (svc,) = self.client("ecs").describe_services(cluster=f"ecommerce-{env}", services=[f"cart-service-{env}"])[
             "services"

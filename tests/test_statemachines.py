@@ -1,4 +1,5 @@
-"""The ASL files: a linter and moto's parser accept them, and they follow the rules the steps rely on."""
+"""The state machines: generated from the one declaration of the flows (and committed for review), accepted by a
+linter and by moto's parser, and shaped as the steps rely on."""
 
 from __future__ import annotations
 
@@ -14,17 +15,26 @@ import pytest
 from moto import mock_aws
 
 import app as chalice_app
+from controlplane import asl, generate
+from controlplane.domain.flows import BATCHES, FLOWS, PHASES, StepKind
 from controlplane.domain.model import OpKind
-from controlplane.domain.plans import BATCH_STEP_ORDER, STEP_ORDER
 from controlplane.sandbox.seed import asl_definition
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
 VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
+MACHINES = [*(k.value for k in OpKind), *BATCHES]
 
 
-def load(kind: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "statemachines" / f"{kind}.asl.json").read_text()))
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((ROOT / "statemachines" / f"{name}.asl.json").read_text()))
+
+
+def states_of(definition: dict[str, Any]) -> dict[str, Any]:
+    states = definition["States"]
+    if "Each" in states:
+        return dict(states["Each"]["ItemProcessor"]["States"])
+    return dict(states)
 
 
 def function_of(state: dict[str, Any]) -> str:
@@ -32,77 +42,121 @@ def function_of(state: dict[str, Any]) -> str:
 
 
 def main_path(definition: dict[str, Any]) -> list[str]:
-    """Lambda steps on the success path, following Next and the Choice that leaves each wait loop."""
-    states, name, seen, steps = definition["States"], definition["StartAt"], set(), []
+    """The phases on the success path: Next, and the first choice of every Choice (the wait's way out, the
+    optional phase taken)."""
+    states = states_of(definition)
+    inner = definition["States"].get("Each", {}).get("ItemProcessor", definition)
+    name, seen, path = inner["StartAt"], set(), []
     while name and name not in seen:
         seen.add(name)
         state = states[name]
         if state["Type"] == "Task":
-            steps.append(function_of(state))
-        name = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next")
-    return steps
+            path.append(function_of(state))
+        if state["Type"] == "Choice":
+            taken = state["Choices"][0]["Next"]
+            name = state["Default"] if taken.endswith("Interval") else taken
+        else:
+            name = state.get("Next")
+    return path
+
+
+def test_the_committed_files_are_what_the_declaration_generates() -> None:
+    # GIVEN the flows and the deployment settings declared in Python
+    # THEN statemachines/*.asl.json and .chalice/config.json are exactly what they generate (no hand edits)
+    assert generate.drift() == [], "run: python -m controlplane generate"
+
+
+def test_drift_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drift check is not a rubber stamp: a hand edit of a generated file is reported."""
+    copy = tmp_path / "repo"
+    (copy / "statemachines").mkdir(parents=True)
+    (copy / ".chalice").mkdir()
+    for path, text in generate.generated().items():
+        (copy / path.relative_to(ROOT)).write_text(text)
+    monkeypatch.setattr(generate, "ROOT", copy)
+    assert generate.drift() == []
+    edited = copy / "statemachines" / "deploy.asl.json"
+    edited.write_text(edited.read_text().replace('"MaxAttempts": 4', '"MaxAttempts": 9'))
+    (copy / "statemachines" / "stray.asl.json").write_text("{}")
+    assert generate.drift() == ["statemachines/deploy.asl.json", "statemachines/stray.asl.json (not generated)"]
 
 
 def test_one_file_per_operation_kind_and_batch() -> None:
-    expected = [*(k.value for k in OpKind), *BATCH_STEP_ORDER]
-    assert [f.name for f in FILES] == sorted(f"{k}.asl.json" for k in expected)
+    assert [f.name for f in FILES] == sorted(f"{m}.asl.json" for m in MACHINES)
 
 
-def check_tasks(states: dict[str, Any], failure_next: str) -> None:
+@pytest.mark.parametrize("kind", list(OpKind))
+def test_each_machine_is_its_flows_phases_in_order(kind: OpKind) -> None:
+    assert main_path(load(kind.value)) == list(FLOWS[kind].phases)
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_a_batch_runs_its_kinds_flow_per_environment_and_an_environment_fails_alone(name: str) -> None:
+    definition = load(name)
+    each = definition["States"]["Each"]
+    assert each["Type"] == "Map" and each["ItemsPath"] == "$.items"
+    assert each["MaxConcurrencyPath"] == "$.max_concurrency"  # set by the schedule (BATCH_CONCURRENCY)
+    assert main_path(definition) == list(FLOWS[BATCHES[name].kind].phases)
+    states = states_of(definition)
+    for terminal in (asl.FAILED_STATE, asl.CANCELLED_STATE, asl.UNRECORDED_STATE):
+        assert states[terminal]["Type"] == "Pass" and states[terminal]["End"] is True  # never fails the Map
+
+
+@pytest.mark.parametrize("name", MACHINES)
+def test_every_task_retries_transient_errors_and_catches_to_the_failure_path(name: str) -> None:
     functions = {f.name for f in chalice_app.app.pure_lambda_functions}
-    for name, state in states.items():
-        if state["Type"] == "Task":
-            assert f"step_{function_of(state)}" in functions, f"{name} invokes an unknown function"
-            retry = state["Retry"][0]
-            assert "TransientError" in retry["ErrorEquals"] and retry["BackoffRate"] > 1, name
-            catch = state["Catch"][-1]
-            failure_path = name == "RecordFailure"
-            assert catch["ErrorEquals"] == ["States.ALL"]
-            assert catch["ResultPath"] == ("$.fail_error" if failure_path else "$.error")  # keep the first error
-            assert catch["Next"] == (failure_next if failure_path else "RecordFailure")
+    for state_name, state in states_of(load(name)).items():
         if state["Type"] == "Wait":
-            assert state == {**state, "SecondsPath": "$.wait.interval_seconds"}, "waits come from the input"
-            assert "Seconds" not in state
-
-
-@pytest.mark.parametrize("batch", list(BATCH_STEP_ORDER))
-def test_batches_fan_out_with_a_bounded_map_whose_iterations_fail_alone(batch: str) -> None:
-    definition = load(batch)
-    [fan_out] = [s for s in definition["States"].values() if s["Type"] == "Map"]
-    assert 1 <= fan_out["MaxConcurrency"] <= 10 and fan_out["ItemsPath"] == "$.items"
-    iterator = fan_out["Iterator"]
-    assert main_path(iterator) == list(BATCH_STEP_ORDER[batch])
-    check_tasks(iterator["States"], failure_next="EnvironmentFailed")
-    # a failed environment is recorded and ends its own iteration; the Map (and the others) go on
-    assert iterator["States"]["RecordFailure"]["Next"] == "EnvironmentFailed"
-    assert iterator["States"]["EnvironmentFailed"]["Type"] == "Pass"
+            assert set(state) == {"Type", "SecondsPath", "Next"}, "waits come from the input"
+        if state["Type"] != "Task":
+            continue
+        assert f"step_{function_of(state)}" in functions, f"{state_name} invokes an unknown function"
+        [retry] = state["Retry"]
+        assert "TransientError" in retry["ErrorEquals"] and retry["BackoffRate"] > 1
+        last = state["Catch"][-1]
+        assert last["ErrorEquals"] == ["States.ALL"]
+        if function_of(state) == "fail":
+            assert last["Next"] == asl.UNRECORDED_STATE
+        else:
+            assert (last["ResultPath"], last["Next"]) == ("$.error", "RecordFailure")
 
 
 @pytest.mark.parametrize("kind", list(OpKind))
-def test_lambda_steps_follow_the_documented_order(kind: OpKind) -> None:
-    steps = [s for s in main_path(load(kind.value)) if s in STEP_ORDER[kind]]
-    assert steps == list(STEP_ORDER[kind])
+def test_cancel_is_caught_on_the_main_path_and_ends_through_finish(kind: OpKind) -> None:
+    states = states_of(load(kind.value))
+    for name, state in states.items():
+        if state["Type"] == "Task" and function_of(state) in FLOWS[kind].phases and name != asl.FINISH_CANCELLED_STATE:
+            assert {"ErrorEquals": ["Cancelled"], "ResultPath": "$.error", "Next": "Cancel"} in state["Catch"]
+    assert states["Cancel"]["Next"] == asl.FINISH_CANCELLED_STATE
+    assert function_of(states[asl.FINISH_CANCELLED_STATE]) == "finish"
+    assert states[asl.FAILED_STATE] == {
+        **states[asl.FAILED_STATE],
+        "ErrorPath": "$.failure.error",
+        "CausePath": "$.failure.cause",
+    }  # the execution fails with the failing step's own error
 
 
 @pytest.mark.parametrize("kind", list(OpKind))
-def test_every_task_retries_transient_errors_and_catches_to_the_failure_path(kind: OpKind) -> None:
-    check_tasks(load(kind.value)["States"], failure_next="OperationFailed")
-
-
-@pytest.mark.parametrize("kind", [k for k in OpKind if k is not OpKind.DESTROY])
-def test_deploy_and_build_waits_are_task_tokens_with_the_budget_as_timeout(kind: OpKind) -> None:
-    states = load(kind.value)["States"]
-    waits = {n: s for n, s in states.items() if s.get("Resource", "").endswith(".waitForTaskToken")}
-    assert waits
-    for state in waits.values():
+def test_token_waits_have_the_budget_as_timeout_and_a_decider(kind: OpKind) -> None:
+    states = states_of(load(kind.value))
+    for name, phase in PHASES.items():
+        if phase.kind is not StepKind.TOKEN or phase.title not in states:
+            continue
+        state = states[phase.title]
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
         assert state["TimeoutSecondsPath"] == "$.wait.timeout_seconds"
-        assert state["Parameters"]["Payload"] == {"state.$": "$", "task_token.$": "$$.Task.Token"}
-        timeout = state["Catch"][0]
-        assert timeout["ErrorEquals"] == ["States.Timeout"]
-        check = states[timeout["Next"]]
-        assert function_of(check) == function_of(state).replace("wait_", "check_")  # one describe call decides
-        assert check["Next"] == state["Next"]
-    assert not [n for n, s in states.items() if s["Type"] == "Wait" and ("Build" in n or "Deployment" in n)]
+        assert state["ResultPath"] == f"$.ctx.{name}"
+        if phase.on_timeout:
+            timeout = state["Catch"][0]
+            assert timeout["ErrorEquals"] == ["States.Timeout"]
+            decider = states[timeout["Next"]]
+            assert function_of(decider) == phase.on_timeout and decider["Next"] == state["Next"]
+
+
+def test_a_push_deploy_waits_its_quiet_period_from_the_input() -> None:
+    states = load("deploy")["States"]
+    assert load("deploy")["StartAt"] == "QuietPeriod?"
+    assert states["QuietPeriod"] == {"Type": "Wait", "SecondsPath": "$.quiet_seconds", "Next": "Rollout"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -120,7 +174,7 @@ def test_asl_validator_rejects_a_broken_definition(tmp_path: Path) -> None:
     if not VALIDATOR.exists() or shutil.which("node") is None:
         pytest.skip("asl-validator is not installed")
     bad = load("deploy")
-    bad["States"]["Lock"]["Next"] = "NoSuchState"
+    bad["States"]["Rollout"]["Next"] = "NoSuchState"
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     result = subprocess.run(
         [str(VALIDATOR), "--json-path", str(tmp_path / "bad.json")], capture_output=True, check=False
@@ -130,11 +184,11 @@ def test_asl_validator_rejects_a_broken_definition(tmp_path: Path) -> None:
 
 def test_moto_parser_accepts_every_definition_and_rejects_a_broken_one() -> None:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sfn = boto3.client("stepfunctions", region_name="eu-central-1")
         role = "arn:aws:iam::123456789012:role/sfn"
-        for kind in [*(k.value for k in OpKind), *BATCH_STEP_ORDER]:
-            sfn.create_state_machine(name=kind, definition=asl_definition(kind, "p-"), roleArn=role)
+        for name in MACHINES:
+            sfn.create_state_machine(name=name, definition=asl_definition(name, "p-"), roleArn=role)
         broken = load("deploy")
-        del broken["States"]["Lock"]["Resource"]
+        del broken["States"]["Rollout"]["Resource"]
         with pytest.raises(sfn.exceptions.ClientError):
             sfn.create_state_machine(name="broken", definition=json.dumps(broken), roleArn=role)

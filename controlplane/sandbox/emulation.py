@@ -6,7 +6,8 @@
 | ECS deployments never progress                      | a deployment completes after ``deploy_seconds``; an image |
 |                                                     | tagged ``broken*`` trips the circuit breaker: FAILED, and |
 |                                                     | the service rolls back to the previous task definition    |
-| ECS services drop capacityProviderStrategy         | kept as requested (Fargate Spot or on-demand)             |
+| ECS services drop capacityProviderStrategy and     | kept as requested (Fargate Spot or on-demand; circuit     |
+| deploymentConfiguration at creation                 | breaker and rollback alarms)                              |
 | ECS scaling is instant, no targets, no insights log | tasks drain after ``drain_seconds``; completed tasks are  |
 |                                                     | registered as healthy ALB targets; ECS creates the        |
 |                                                     | container-insights log group as it does in AWS            |
@@ -327,18 +328,24 @@ class Emulator:
         from moto.ecs.models import Task
 
         cluster = backend.clusters[service.cluster_name]
-        for _ in range(FAILED_TASKS):
-            task = Task(
-                cluster,
-                td,
-                None,
-                None,
-                backend,
-                group=f"service:{service.name}",
-                launch_type="FARGATE",
-                started_by=deployment_id,
-                networking_configuration=service.network_configuration or None,
-            )
+        mode, td.network_mode = td.network_mode, "bridge"  # a stopped task holds no network interface
+        try:
+            tasks = [
+                Task(
+                    cluster,
+                    td,
+                    None,
+                    None,
+                    backend,
+                    group=f"service:{service.name}",
+                    launch_type="FARGATE",
+                    started_by=deployment_id,
+                )
+                for _ in range(FAILED_TASKS)
+            ]
+        finally:
+            td.network_mode = mode
+        for task in tasks:
             task.last_status = "STOPPED"
             task.desired_status = "STOPPED"
             task.stopped_reason = FAILED_TASK_REASON
@@ -524,14 +531,17 @@ def install(emulator: Emulator) -> Emulator:
 
     def patched_create_response(self: Any) -> Any:
         _ecs_request.capacity = self._get_param("capacityProviderStrategy") or []
+        _ecs_request.deployment = self._get_param("deploymentConfiguration") or {}
         try:
             return response_create_service(self)
         finally:
             _ecs_request.capacity = []
+            _ecs_request.deployment = {}
 
     def patched_create(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = create_service(self, *args, **kwargs)
         service.capacity_provider_strategy = getattr(_ecs_request, "capacity", [])  # type: ignore[attr-defined]
+        service.deployment_configuration = getattr(_ecs_request, "deployment", {})  # type: ignore[attr-defined]
         current().new_deployment(self, service, [], None)
         return service
 

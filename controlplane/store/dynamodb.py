@@ -118,7 +118,11 @@ def _env_from_item(item: dict[str, Any]) -> Environment:
 def _op_from_item(item: dict[str, Any]) -> Operation:
     doc = _load(item, "doc")
     doc["status"] = item["status"]["S"]
-    doc["steps"] = [json.loads(v["S"]) for v in item.get("steps", {}).get("M", {}).values()]
+    retries = {name: int(v["N"]) for name, v in item.get("retries", {}).get("M", {}).items()}
+    doc["steps"] = [
+        {**step, "attempts": 1 + retries.get(step["name"], 0)}
+        for step in (json.loads(v["S"]) for v in item.get("steps", {}).get("M", {}).values())
+    ]
     for name in ("ended_at", "error", "result", "cancel"):
         if name in item:
             doc[name] = _load(item, name)
@@ -414,6 +418,20 @@ class DynamoRegistry:
         cancel = _load(out["Attributes"], "cancel")
         return CancelRequest.from_dict(cancel) if cancel else None
 
+    def record_retry(self, op_id: str, record: StepRecord) -> None:
+        try:
+            self._update(
+                _op_key(op_id),
+                "SET steps.#n = :rec ADD retries.#n :one",
+                "#st = :running",
+                ExpressionAttributeNames={"#st": "status", "#n": record.name},
+                ExpressionAttributeValues={":rec": _j(record.to_dict()), ":one": {"N": "1"}, ":running": _s(RUNNING)},
+            )
+        except ClientError as exc:
+            if conditional_check_failed(exc):
+                raise OperationEnded(op_id) from None
+            raise
+
     def request_cancel(self, op_id: str, request: CancelRequest) -> Operation:
         try:
             out = self._update(
@@ -447,6 +465,7 @@ class DynamoRegistry:
                     "kind": _s(op.kind.value),
                     "doc": _j(doc),
                     "steps": {"M": steps},
+                    "retries": {"M": {}},
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }

@@ -45,6 +45,7 @@ class MemoryRegistry:
         self._idem: dict[str, tuple[str, str]] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._waits: dict[str, dict[str, Any]] = {}
+        self._retries: dict[str, dict[str, int]] = {}
         self._mutex = threading.RLock()
 
     # environments -----------------------------------------------------------------------------------------
@@ -126,7 +127,8 @@ class MemoryRegistry:
 
     # operations -------------------------------------------------------------------------------------------
     def get_operation(self, op_id: str) -> Operation | None:
-        return self._ops.get(op_id)
+        op = self._ops.get(op_id)
+        return self._with_attempts(op) if op is not None else None
 
     def list_operations(
         self,
@@ -146,7 +148,7 @@ class MemoryRegistry:
         if after is not None:
             ops = [o for o in ops if (o.created_at, o.id) < (float(after[0]), str(after[1]))]
         ops = [o for o in ops if (not statuses or o.status in statuses) and (not kinds or o.kind in kinds)]
-        page = ops[:limit]
+        page = [self._with_attempts(o) for o in ops[:limit]]
         more = len(ops) > limit
         nxt = cursor.encode({"scope": scope, "after": [page[-1].created_at, page[-1].id]}) if more else None
         return Page(page, nxt)
@@ -164,6 +166,19 @@ class MemoryRegistry:
                 op = op.with_step(rec)
             self._ops[op_id] = op
             return op.cancel
+
+    def record_retry(self, op_id: str, record: StepRecord) -> None:
+        with self._mutex:
+            op = self._running(op_id)
+            counts = self._retries.setdefault(op_id, {})
+            counts[record.name] = counts.get(record.name, 0) + 1
+            self._ops[op_id] = op.with_step(record)
+
+    def _with_attempts(self, op: Operation) -> Operation:
+        counts = self._retries.get(op.id, {})
+        if not counts:
+            return op
+        return op.replace(steps=tuple(s.replace(attempts=1 + counts.get(s.name, 0)) for s in op.steps))
 
     def request_cancel(self, op_id: str, request: CancelRequest) -> Operation:
         with self._mutex:

@@ -204,8 +204,13 @@ class TestFailures:
             with pytest.raises(TransientError):
                 e.step("prepare", state)
         rec = e.op(op.id).step("prepare")
-        assert rec is not None and rec.status is StepStatus.RUNNING and rec.attempts == 2
+        assert rec is not None and rec.status is StepStatus.RUNNING and rec.attempts == 3  # two failed, one to go
         assert rec.error == "Throttling"
+        # a later success keeps the count
+        del e.platform.read_contract
+        e.step("prepare", state)
+        done = e.op(op.id).step("prepare")
+        assert done is not None and done.status is StepStatus.SUCCEEDED and done.attempts == 3
 
     def test_a_permanent_error_fails_the_step_and_the_failure_path_ends_it_truthfully(self) -> None:
         e = provisioned()
