@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 import app as chalice_app
 from tests.conftest import MotoWorld
 
+PUBLIC = ("/health", "/openapi.json")
+
 
 @pytest.fixture
 def http(aws_all: MotoWorld) -> Iterator[Any]:
@@ -43,19 +45,29 @@ def test_every_route_but_health_carries_the_iam_authorizer() -> None:
     assert routes, "no routes registered"
     for path, methods in routes.items():
         for method, entry in methods.items():
-            if path == "/health":
+            if path in PUBLIC:
                 assert entry.authorizer is None
             else:
                 assert isinstance(entry.authorizer, IAMAuthorizer), f"{method} {path} has no IAM authorizer"
 
 
-def test_health_and_seed_environments(http: Any) -> None:
+def test_health_and_the_environments_terraform_published(http: Any) -> None:
     assert call(http, "GET", "/health") == (200, {"status": "ok"})
     status, body = call(http, "GET", "/environments")
-    assert status == 200
+    assert status == 200 and body["next"] is None
     envs = {e["name"]: e for e in body["environments"]}
     assert set(envs) == {"dev", "staging", "prod"}
     assert envs["dev"]["settings"]["nightly_teardown"] is True and envs["dev"]["status"] == "absent"
+    assert envs["prod"]["tier_source"] == "contract" and envs["dev"]["updated_at"].endswith("Z")
+
+
+def test_environments_are_listed_in_pages(http: Any) -> None:
+    status, first = call(http, "GET", "/environments?limit=2")
+    assert status == 200 and len(first["environments"]) == 2 and first["next"]
+    status, rest = call(http, "GET", f"/environments?limit=2&next={first['next']}")
+    names = [e["name"] for e in first["environments"] + rest["environments"]]
+    assert sorted(names) == ["dev", "prod", "staging"] and rest["next"] is None
+    assert_error(*call(http, "GET", "/environments?next=garbage"), 400, "ValidationError")
 
 
 def test_unknown_and_invalid_environments(http: Any) -> None:
@@ -69,12 +81,27 @@ def test_unknown_and_invalid_environments(http: Any) -> None:
 def test_put_creates_then_updates(http: Any) -> None:
     status, env = call(http, "PUT", "/environments/pr-7", {"tier": "dev", "desired_count": 1})
     assert status == 201 and env["tier"] == "dev" and env["settings"]["desired_count"] == 1
+    assert env["tier_source"] == "request"
     status, env = call(http, "PUT", "/environments/pr-7", {"deploy_on_push": {"match": "glob", "pattern": "pr-7-*"}})
     assert status == 200 and env["settings"]["deploy_on_push"]["match"] == "glob"
     assert env["settings"]["desired_count"] == 1
     status, body = call(http, "PUT", "/environments/prod", {"desired_count": 1})
     assert_error(status, body, 400, "ValidationError")
     assert "from 3" in body["error"]["message"]
+    # the tier comes from Terraform: prod cannot be made dev (and so lose its protections)
+    status, body = call(http, "PUT", "/environments/prod", {"tier": "dev", "nightly_teardown": True})
+    assert_error(status, body, 409, "Conflict")
+    assert call(http, "GET", "/environments/prod")[1]["tier"] == "prod"
+
+
+def test_if_match_and_etag(http: Any) -> None:
+    status, env = call(http, "GET", "/environments/dev")
+    version = env["version"]
+    status, updated = call(http, "PUT", "/environments/dev", {"nightly_teardown": False}, **{"If-Match": f'"{version}"'})
+    assert status == 200 and updated["version"] == version + 1
+    status, body = call(http, "PUT", "/environments/dev", {"nightly_teardown": True}, **{"If-Match": str(version)})
+    assert_error(status, body, 409, "VersionConflict")
+    assert_error(*call(http, "PUT", "/environments/dev", {}, **{"If-Match": "abc"}), 400, "ValidationError")
 
 
 @pytest.mark.parametrize(
@@ -84,6 +111,8 @@ def test_put_creates_then_updates(http: Any) -> None:
         ("[1]", "JSON object"),
         ({"image_tag": "a b"}, "image tag"),
         ({"colour": "red"}, "unknown field"),
+        ("[" * 1000 + "]" * 1000, "nested deeper"),
+        ('{"image_tag": "v1\\n"}', "image tag"),
     ],
 )
 def test_bad_bodies_are_400_with_a_reason(http: Any, body: Any, fragment: str) -> None:
@@ -94,29 +123,48 @@ def test_bad_bodies_are_400_with_a_reason(http: Any, body: Any, fragment: str) -
 
 def test_operation_lifecycle_conflict_and_cancel(http: Any, aws_all: MotoWorld) -> None:
     aws_all.emulator.build_seconds = 60  # the provision will be busy building
-    status, op = call(http, "POST", "/environments/dev/provision", {"wait": {"interval_seconds": 1}})
+    status, op = call(http, "POST", "/environments/dev/provision", {"source_version": "v1"})
     assert status == 202 and op["status"] == "RUNNING" and op["kind"] == "provision" and op["trigger"] == "api"
+    assert op["created_at"].endswith("Z") and op["id"].startswith("provision_dev_")
 
     # a second mutating call on the same environment: 409 naming the running operation
     status, body = call(http, "POST", "/environments/dev/deployments", {})
     assert_error(status, body, 409, "OperationInProgress")
     assert body["error"]["running_operation"] == op["id"]
     status, env = call(http, "GET", "/environments/dev")
-    assert env["locked_by"] == op["id"]
+    assert env["locked_by"] == op["id"] and env["status"] == "provisioning"
 
+    aws_all.wait_for(lambda: "build_id" in getattr(aws_all.container.operations.get(op["id"]).step("build"), "detail", {}))
     status, got = call(http, "GET", f"/operations/{op['id']}")
-    assert status == 200 and got["status"] == "RUNNING"
-    status, listed = call(http, "GET", "/environments/dev/operations")
+    assert status == 200 and got["status"] == "RUNNING" and got["progress"]["build"]["status"] == "IN_PROGRESS"
+    status, listed = call(http, "GET", "/environments/dev/operations?status=RUNNING&kind=provision")
     assert [o["id"] for o in listed["operations"]] == [op["id"]]
 
-    deadline = time.time() + 10
-    while aws_all.store.get_operation(op["id"]).step("wait_build") is None and time.time() < deadline:
-        time.sleep(0.05)  # cancel while the build runs, as a user would
     status, cancelled = call(http, "POST", f"/operations/{op['id']}/cancel")
-    assert status == 202 and cancelled["status"] == "ABORTED"
+    assert status == 202 and cancelled["cancel"]["mode"] == "rollback"
+    ended = aws_all.wait(op["id"])
+    assert ended.status.value == "ABORTED" and "stopped" in ended.result["cancel"]["undone"]
     assert_error(*call(http, "POST", f"/operations/{op['id']}/cancel"), 409)
     status, env = call(http, "GET", "/environments/dev")
-    assert env["locked_by"] is None
+    assert env["locked_by"] is None and env["status"] == "absent"
+
+
+def test_no_content_type_or_a_form_type_still_reads_json(http: Any) -> None:
+    resp = http.put("/environments/pr-9", body=json.dumps({"tier": "dev"}), headers={})
+    assert resp.status_code == 201
+    resp = http.put(
+        "/environments/pr-9",
+        body=json.dumps({"nightly_teardown": False}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 200
+
+
+def test_the_frameworks_own_refusals_come_in_the_envelope(http: Any) -> None:
+    resp = http.patch("/environments/dev", body="{}", headers={"Content-Type": "application/json"})
+    assert_error(resp.status_code, json.loads(resp.body), 405)
+    resp = http.put("/environments/dev", body="{}", headers={"Content-Type": "image/png"})
+    assert_error(resp.status_code, json.loads(resp.body), 415, "UnsupportedMediaType")
 
 
 def test_idempotency_key(http: Any) -> None:
@@ -137,19 +185,20 @@ def test_destroy_confirmation_and_dry_run(http: Any, aws_all: MotoWorld) -> None
     assert aws_all.run("provision").status.value == "SUCCEEDED"
     status, plan = call(http, "POST", "/environments/dev/destroy?dry_run=true", {})
     assert status == 200 and plan["dry_run"] is True
-    steps = [s["step"] for s in plan["steps"]]
-    assert steps.index("scale_down") < steps.index("delete_service") < steps.index("delete_images")
+    assert [s["step"] for s in plan["steps"]] == ["prepare", "drain", "delete_service", "sweep", "finish"]
     assert any("state backend" in n for n in plan["never_touched"])
-    svc = aws_all.client("ecs").describe_services(cluster="cart-service-dev", services=["cart-service-dev"])
-    assert svc["services"][0]["status"] == "ACTIVE"  # nothing changed
-    assert aws_all.store.list_operations("dev")[0].kind.value == "provision"  # no destroy operation created
+    assert aws_all.service_description()["status"] == "ACTIVE"  # nothing changed
+    assert aws_all.registry.list_operations("dev", 1).items[0].kind.value == "provision"  # no destroy created
     assert_error(*call(http, "POST", "/environments/dev/destroy?dry_run=maybe", {}), 400)
 
 
-def test_operation_ids_are_checked(http: Any) -> None:
-    assert_error(*call(http, "GET", "/operations/deploy-nope"), 404, "NotFound")
+def test_operation_ids_and_queries_are_checked(http: Any) -> None:
+    assert_error(*call(http, "GET", "/operations/deploy_dev_nope"), 404, "NotFound")
+    assert_error(*call(http, "GET", "/operations/deploy-nope"), 400, "ValidationError")
     assert_error(*call(http, "GET", "/operations/..%2F..%2Fetc"), 400, "ValidationError")
-    assert_error(*call(http, "GET", "/environments/dev/operations?limit=0"), 400)
+    for query in ("limit=0", "limit=%C2%B2", "limit=" + "9" * 4301, "limit=-1", "status=WAT", "kind=deploy,nope"):
+        assert_error(*call(http, "GET", f"/environments/dev/operations?{query}"), 400, "ValidationError")
+    assert_error(*call(http, "GET", "/environments/dev%0A"), 400, "ValidationError")
 
 
 json_values = st.recursive(
@@ -174,3 +223,5 @@ def test_bad_input_is_never_a_500(http: Any, body: Any) -> None:
     assert status in (200, 201, 400, 409), resp
     status, resp = call(http, "POST", "/environments/pr-fuzz/destroy?dry_run=true", body)
     assert status in (200, 400, 404, 409), resp
+    if status >= 400:
+        assert_error(status, resp, status)
