@@ -57,10 +57,12 @@ from controlplane.ports import (
     Platform,
     Registry,
     StatusRefused,
+    VersionConflict,
 )
 from controlplane.settings import Settings
 from controlplane.waits import Waits
 
+START_ATTEMPTS = 4  # reads of the environment a start may need when it keeps changing meanwhile
 # How many waits an operation can hold its lock across (its lease covers them all; informational).
 WAITS_PER_OPERATION = {OpKind.PROVISION: 3, OpKind.BUILD: 1, OpKind.DEPLOY: 2, OpKind.DESTROY: 3}
 ReleaseHook = Callable[[str, PushRecord | None], Any]
@@ -147,7 +149,8 @@ class Operations:
             execution_arn=self.executor.execution_arn(*(execution or (kind.value, op_id))),
             before=env.status,
         )
-        self.registry.begin(Begin(op, now + lease, STARTS_FROM[kind], TRANSITIONAL.get(kind), idempotency))
+        begin = Begin(op, now + lease, STARTS_FROM[kind], TRANSITIONAL.get(kind), idempotency, env.version)
+        self.registry.begin(begin)
         payload = {
             "operation_id": op_id,
             "environment": env.name,
@@ -179,10 +182,14 @@ class Operations:
         idempotency: tuple[str, str] | None = None,
     ) -> tuple[Operation, bool]:
         """Start an operation; (operation, created). A replay (same id or Idempotency-Key) returns the first."""
-        for attempt in (1, 2):
+        reconciled = False
+        for _ in range(START_ATTEMPTS):
             try:
                 op, payload = self.prepare(env, kind, params, trigger, op_id, idempotency=idempotency)
                 break
+            except VersionConflict:  # it changed since it was read (an operation ended, a setting): read again
+                env = self._reread(env)
+                continue
             except IdempotencyReplay as replay:
                 if idempotency is None or replay.fingerprint != idempotency[1]:
                     raise IdempotencyKeyReused(
@@ -197,20 +204,28 @@ class Operations:
             except StatusRefused as refused:
                 raise Conflict(refusal(kind, refused.status, env.name), status=refused.status.value) from None
             except LockHeld as held:
-                if attempt == 1 and self._holder_ended(held.lock.operation_id):
-                    fresh = self.registry.get_environment(env.name)
-                    env = fresh if fresh is not None else env
+                if not reconciled and self._holder_ended(held.lock.operation_id):
+                    reconciled = True
+                    env = self._reread(env)
                     continue
                 raise OperationInProgress(
                     f"operation {held.lock.operation_id} is running on {env.name!r}; wait for it or cancel it",
                     running_operation=held.lock.operation_id,
                 ) from None
+        else:
+            raise Conflict(f"environment {env.name!r} kept changing while the operation started; retry")
         try:
             self.executor.start(kind.value, op_id, payload)
         except Exception as exc:
             self.abandon(op, exc)
             raise
         return op, True
+
+    def _reread(self, env: Environment) -> Environment:
+        fresh = self.registry.get_environment(env.name)
+        if fresh is None:
+            raise NotFound(f"environment {env.name!r} does not exist")
+        return fresh
 
     def get(self, op_id: str) -> Operation:
         op = self.registry.get_operation(op_id)

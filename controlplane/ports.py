@@ -158,6 +158,7 @@ class Begin:
     starts_from: frozenset[EnvStatus]
     transitional: EnvStatus | None  # None: the status does not change (a build)
     idempotency: tuple[str, str] | None = None  # (key, request fingerprint)
+    expected_version: int | None = None  # the environment as read (so operation.before is its status at the start)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ class Ledger(Protocol):
     def begin(self, begin: Begin) -> None:
         """Create the operation, take the environment's lock (setting its transitional status) and keep the
         Idempotency-Key, all or nothing. Raises OperationExists, IdempotencyReplay, EnvironmentMissing,
-        LockHeld or StatusRefused; nothing is written when it raises."""
+        LockHeld, StatusRefused or VersionConflict (the environment changed since it was read: read it again);
+        nothing is written when it raises."""
         ...
 
     def end(self, end: End) -> Ended:

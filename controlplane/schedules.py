@@ -19,7 +19,7 @@ from controlplane.domain.schedule import iso, restore_selection, teardown_select
 from controlplane.environments import Environments
 from controlplane.errors import TransientError
 from controlplane.observability import logger
-from controlplane.operations import Operations
+from controlplane.operations import START_ATTEMPTS, Operations
 from controlplane.ports import (
     Clock,
     EnvironmentMissing,
@@ -29,6 +29,7 @@ from controlplane.ports import (
     OperationExists,
     Registry,
     StatusRefused,
+    VersionConflict,
 )
 from controlplane.settings import Settings
 
@@ -94,14 +95,14 @@ class Schedules:
                 continue
             op_id = scheduled_operation_id(kind, name, run_id)
             try:
-                op, payload = self.operations.prepare(env, kind, p, "schedule", op_id, execution=(machine, execution))
+                op, payload = self._prepare(env, kind, p, op_id, (machine, execution))
             except (OperationExists, IdempotencyReplay):  # this run already started it (the schedule fired twice)
                 skipped[name] = f"already started by this run ({op_id})"
                 continue
             except LockHeld as held:
                 skipped[name] = f"operation {held.lock.operation_id} is running on {name}"
                 continue
-            except (StatusRefused, EnvironmentMissing) as exc:
+            except (StatusRefused, EnvironmentMissing, VersionConflict) as exc:
                 skipped[name] = f"{name} cannot start a {kind.value} now ({exc})"
                 continue
             ops.append(op)
@@ -117,6 +118,19 @@ class Schedules:
                 self.operations.abandon(op, exc)
             raise
         return result | {"execution_arn": arn}
+
+    def _prepare(
+        self, env: Environment, kind: OpKind, params: dict[str, Any], op_id: str, execution: tuple[str, str]
+    ) -> tuple[Operation, dict[str, Any]]:
+        for attempt in range(START_ATTEMPTS):
+            try:
+                return self.operations.prepare(env, kind, params, "schedule", op_id, execution=execution)
+            except VersionConflict:  # it changed since it was read: read it again
+                fresh = self.registry.get_environment(env.name)
+                if fresh is None or attempt == START_ATTEMPTS - 1:
+                    raise
+                env = fresh
+        raise AssertionError("unreachable")
 
     def teardown_reminder(self) -> dict[str, Any]:
         """Tell each environment the nightly run will tear down (and that names a topic) how to keep it."""

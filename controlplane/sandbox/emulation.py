@@ -14,7 +14,8 @@
 | CodeBuild finishes at once and pushes nothing       | a build runs ``build_seconds`` and pushes the image to    |
 |                                                     | ECR (tag = IMAGE_TAG); a source version starting with     |
 |                                                     | ``fail`` fails the build                                   |
-| DynamoDB writes are not atomic across threads       | conditional writes are serialised (DynamoDB is atomic)    |
+| DynamoDB writes are not atomic across threads, and  | calls are serialised: writes are atomic and a read never  |
+| reads can see half a TransactWriteItems             | sees half a transaction (as DynamoDB guarantees)          |
 | StopExecution does not end a waitForTaskToken state | stopping an execution also interrupts its pending task    |
 |                                                     | tokens, so it is ABORTED at once, as in AWS                |
 | ECR PutImage emits no event                         | a successful PutImage emits ``ecr-push`` (the sandbox's   |
@@ -459,7 +460,9 @@ _installed = False
 # The moto callables each patch replaces, kept so the canary tests can check they still look as assumed.
 ORIGINALS: dict[str, Any] = {}
 _db_lock = threading.RLock()
-_ATOMIC = ("put_item", "update_item", "delete_item", "transact_write_items")
+# Writes are atomic, and reads never see half a transaction (DynamoDB serializes GetItem and Query with
+# TransactWriteItems): every call takes one lock.
+_ATOMIC = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan")
 _build_env = threading.local()
 _ecs_request = threading.local()
 

@@ -482,6 +482,10 @@ class DynamoRegistry:
         }
         if begin.transitional:
             values[":transitional"] = _s(begin.transitional.value)
+        version_check = ""
+        if begin.expected_version is not None:
+            version_check = " AND version = :v"
+            values[":v"] = {"N": str(begin.expected_version)}
         lock_env = {
             "Update": {
                 "Key": _env_key(op.environment),
@@ -491,7 +495,7 @@ class DynamoRegistry:
                 ),
                 "ConditionExpression": (
                     "attribute_exists(pk) AND attribute_not_exists(lock_op) AND "
-                    f"#st IN ({', '.join(f':a{i}' for i in range(len(allowed)))})"
+                    f"#st IN ({', '.join(f':a{i}' for i in range(len(allowed)))}){version_check}"
                 ),
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": values,
@@ -530,7 +534,9 @@ class DynamoRegistry:
         env = _env_from_item(old)
         if env.lock is not None:
             raise LockHeld(env.name, env.lock)
-        raise StatusRefused(env.status)
+        if env.status not in begin.starts_from:
+            raise StatusRefused(env.status)
+        raise VersionConflict(env.name)
 
     def _end_op_update(self, end: End) -> dict[str, Any]:
         sets = ["#st = :final", "ended_at = :ended", "#err = :err", "#res = :res"]

@@ -204,6 +204,8 @@ class MemoryRegistry:
                 raise LockHeld(env.name, env.lock)
             if env.status not in begin.starts_from:
                 raise StatusRefused(env.status)
+            if begin.expected_version is not None and env.version != begin.expected_version:
+                raise VersionConflict(env.name)
             changes: dict[str, Any] = {
                 "lock": Lock(op.id, op.kind, begin.lock_expires_at),
                 "last_operation_id": op.id,

@@ -24,7 +24,7 @@ def world() -> Iterator[MotoWorld]:
 def fire(aws: MotoWorld, schedule: str, at: str) -> Any:
     event = load("scheduled-event.json")
     event["time"] = at
-    event["resources"] = [f"arn:aws:events:us-east-1:{aws.world.account}:rule/{aws.world.function_prefix}{schedule}"]
+    event["resources"] = [f"arn:aws:events:eu-central-1:{aws.world.account}:rule/{aws.world.function_prefix}{schedule}"]
     response = aws.client("lambda").invoke(
         FunctionName=aws.world.function_prefix + schedule, Payload=json.dumps(event).encode()
     )
@@ -44,11 +44,11 @@ def wait_execution(aws: MotoWorld, arn: str, timeout: float = 60) -> dict[str, A
 
 def running(aws: MotoWorld, env: str) -> dict[str, Any]:
     """What the environment runs: desired count, autoscaling limits, image digest (read from AWS)."""
-    name = f"cart-service-{env}"
-    svc = aws.client("ecs").describe_services(cluster=name, services=[name])["services"][0]
+    name, cluster = f"cart-service-{env}", f"ecommerce-{env}"
+    svc = aws.client("ecs").describe_services(cluster=cluster, services=[name])["services"][0]
     image = aws.client("ecs").describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
     targets = aws.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="ecs", ResourceIds=[f"service/{name}/{name}"]
+        ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{name}"]
     )["ScalableTargets"]
     limits = (targets[0]["MinCapacity"], targets[0]["MaxCapacity"]) if targets else None
     return {
@@ -61,51 +61,49 @@ def running(aws: MotoWorld, env: str) -> dict[str, Any]:
 
 def test_nightly_teardown_then_morning_restore_brings_dev_back_exactly(world: MotoWorld) -> None:
     aws = world
-    aws.service.put_environment("demo", {"tier": "dev"})
     for env in ("dev", "demo", "staging"):
         op = aws.run("provision", env=env, body={"source_version": "v1"})
         assert op.status is OpStatus.SUCCEEDED, op.error
     # GIVEN dev scaled out of band to 3 tasks with autoscaling limits 2..5, and demo kept alive for tonight
-    name = "cart-service-dev"
+    name, cluster = "cart-service-dev", "ecommerce-dev"
     aws.client("application-autoscaling").register_scalable_target(
         ServiceNamespace="ecs",
-        ResourceId=f"service/{name}/{name}",
+        ResourceId=f"service/{cluster}/{name}",
         ScalableDimension="ecs:service:DesiredCount",
         MinCapacity=2,
         MaxCapacity=5,
     )
-    aws.client("ecs").update_service(cluster=name, service=name, desiredCount=3)
+    aws.client("ecs").update_service(cluster=cluster, service=name, desiredCount=3)
     before = running(aws, "dev")
     assert before["desired"] == 3 and before["limits"] == (2, 5)
-    aws.service.keep_alive("demo", {"until": iso(time.time() + 3600)})
+    aws.container.environments.keep_alive("demo", {"until": iso(time.time() + 3600)})
 
     # WHEN the nightly schedule fires
     night = fire(aws, "nightly_teardown", "2026-11-25T20:00:00Z")
     # THEN one execution tears down dev only: demo is kept alive, staging is never selected
-    assert [op.split("-")[-1] for op in night["operations"]] == ["dev"]
+    assert [op.split("_")[1] for op in night["operations"]] == ["dev"]
     assert wait_execution(aws, night["execution_arn"])["status"] == "SUCCEEDED"
     [op_id] = night["operations"]
-    op = aws.service.get_operation(op_id)
+    op = aws.container.operations.get(op_id)
     assert op.status is OpStatus.SUCCEEDED and op.trigger == "schedule", op.error
     assert op.result["snapshot"]["desired_count"] == 3
-    assert aws.service.get_environment("dev").status is EnvStatus.DESTROYED
+    assert aws.env("dev").status is EnvStatus.DESTROYED and aws.env("dev").lock is None
     assert running(aws, "demo")["status"] == "ACTIVE" and running(aws, "staging")["status"] == "ACTIVE"
     ecs = aws.client("ecs")
-    assert ecs.describe_services(cluster=name, services=[name])["services"][0]["status"] == "INACTIVE"
-    assert aws.store.get_lock("dev") is None
+    assert ecs.describe_services(cluster=cluster, services=[name])["services"][0]["status"] == "INACTIVE"
 
     # WHEN the morning schedule fires
     morning = fire(aws, "morning_restore", "2026-11-26T06:00:00Z")
     assert wait_execution(aws, morning["execution_arn"])["status"] == "SUCCEEDED"
     [restore_id] = morning["operations"]
-    restored = aws.service.get_operation(restore_id)
+    restored = aws.container.operations.get(restore_id)
     assert restored.status is OpStatus.SUCCEEDED, restored.error
     # THEN dev runs the same desired count, autoscaling limits and image digest as before the night
     after = running(aws, "dev")
     assert {k: after[k] for k in ("desired", "limits", "digest")} == {
         k: before[k] for k in ("desired", "limits", "digest")
     }
-    assert aws.service.get_environment("dev").status is EnvStatus.READY
+    assert aws.env("dev").status is EnvStatus.READY
     # AND a second firing of the morning schedule restores nothing twice
     assert fire(aws, "morning_restore", "2026-11-26T06:00:00Z")["operations"] == []
 
@@ -116,10 +114,12 @@ def test_the_teardown_refuses_staging_even_if_asked_directly(world: MotoWorld) -
     assert aws.run("provision", env="staging", body={}).status is OpStatus.SUCCEEDED
     from controlplane.domain.model import OpKind
 
-    result = aws.service._batch("teardown", "20261125t200000", OpKind.DESTROY, {"staging": {"nightly": True}})
+    schedules = aws.container.schedules
+    result = schedules._batch("teardown", "20261125t200000", OpKind.DESTROY, {"staging": {"nightly": True}})
     assert wait_execution(aws, result["execution_arn"])["status"] == "SUCCEEDED"  # the Map goes on
-    op = aws.service.get_operation(result["operations"][0])
-    # THEN its validate step refuses, and staging still runs
-    assert op.status is OpStatus.FAILED and "only tears down dev" in op.error["message"]
+    op = aws.container.operations.get(result["operations"][0])
+    # THEN its prepare phase refuses (the contract says staging), and staging still runs, recorded as ready
+    assert op.status is OpStatus.FAILED and op.error is not None and "only tears down dev" in op.error["message"]
     assert running(aws, "staging")["status"] == "ACTIVE"
-    assert aws.service.get_environment("staging").status is EnvStatus.READY
+    assert aws.env("staging").status is EnvStatus.READY, (aws.env("staging"), op)
+    assert aws.env("staging").lock is None

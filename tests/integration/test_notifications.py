@@ -46,7 +46,7 @@ def test_operation_ends_are_published_to_the_environments_topic(aws: MotoWorld) 
     ends = ended(aws, ok.id, failed.id)
     assert ends[ok.id]["status"] == "SUCCEEDED" and ends[ok.id]["kind"] == "provision"
     assert ends[failed.id]["status"] == "FAILED"
-    assert ends[failed.id]["error"]["step"] == "wait_deployment"
+    assert ends[failed.id]["error"]["step"] == "rollout"
     assert "circuit breaker" in ends[failed.id]["error"]["message"]
     assert ends[failed.id]["subject"] == "cart-controlplane: deploy of dev FAILED"
 
@@ -65,7 +65,7 @@ def test_the_teardown_reminder_names_the_keep_alive_call(aws: MotoWorld) -> None
                 "source": "aws.events",
                 "account": aws.world.account,
                 "time": "2026-11-25T19:30:00Z",
-                "region": "us-east-1",
+                "region": "eu-central-1",
                 "resources": [],
                 "detail": {},
             }

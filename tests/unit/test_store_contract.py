@@ -208,6 +208,21 @@ class TestTheLedger:
         with pytest.raises(OperationExists):
             reg.begin(Begin(op("deploy_dev_1"), 100.0, ANY, EnvStatus.DEPLOYING))
 
+    def test_begin_is_conditional_on_the_environment_as_read(self, reg: Registry) -> None:
+        # GIVEN dev read at some version, then changed by someone else (an operation's end, a settings PUT)
+        reg.create_environment(env(status=EnvStatus.READY))
+        read = reg.get_environment("dev")
+        assert read is not None
+        reg.update_settings("dev", Tier.DEV, "contract", EnvSettings(protected=True), read.version, 2.0)
+        # THEN an operation started from the stale read is refused (its "status before" would be wrong)
+        stale = Begin(op("deploy_dev_1"), 100.0, ANY, EnvStatus.DEPLOYING, expected_version=read.version)
+        with pytest.raises(VersionConflict):
+            reg.begin(stale)
+        assert reg.get_operation("deploy_dev_1") is None
+        fresh = reg.get_environment("dev")
+        assert fresh is not None
+        reg.begin(Begin(op("deploy_dev_1"), 100.0, ANY, EnvStatus.DEPLOYING, expected_version=fresh.version))
+
     def test_end_records_settles_and_releases_once(self, reg: Registry) -> None:
         reg.create_environment(env(status=EnvStatus.READY))
         begin(reg, "deploy_dev_1")
