@@ -477,7 +477,12 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
     emu = current()
     emu.invocations[self.function_name] += 1
     module_name, _, attr = str(self.handler).rpartition(".")
-    payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
+    payload: Any = event
+    if isinstance(event, (str, bytes)):
+        try:
+            payload = json.loads(event)
+        except ValueError:  # moto hands over a JSON string payload already decoded
+            payload = event
     context = LambdaContext(function_name=self.function_name, invoked_function_arn=self.function_arn)
     try:
         handler = getattr(importlib.import_module(module_name), attr)
