@@ -31,7 +31,7 @@ class Running:
         self.port_flags = ["--port", str(api_port), "--aws-port", str(aws_port)]
 
     def client(self, service: str) -> object:
-        return boto3.client(service, region_name="us-east-1", endpoint_url=self.aws_endpoint)
+        return boto3.client(service, region_name="eu-central-1", endpoint_url=self.aws_endpoint)
 
     def wait_op(self, op_id: str, timeout: float = 60) -> dict[str, object]:
         deadline = time.time() + timeout
@@ -94,16 +94,46 @@ def sandbox() -> Iterator[Running]:
 def test_any_client_sees_the_same_aws(sandbox: Running) -> None:
     ecs = sandbox.client("ecs")
     clusters = sorted(a.rsplit("/", 1)[1] for a in ecs.list_clusters()["clusterArns"])  # type: ignore[attr-defined]
-    assert clusters == ["cart-service-dev", "cart-service-prod", "cart-service-staging"]
+    assert clusters == ["ecommerce-dev", "ecommerce-prod", "ecommerce-staging"]
     repos = sandbox.client("ecr").describe_repositories()["repositories"]  # type: ignore[attr-defined]
-    assert {r["repositoryName"] for r in repos} == set(clusters)
+    assert {r["repositoryName"] for r in repos} == {"cart-service-dev", "cart-service-prod", "cart-service-staging"}
+
+
+def aws_cli(sandbox: Running, *args: str) -> subprocess.CompletedProcess[str]:
+    """The AWS CLI as a user's shell runs it: dummy credentials and their usual region."""
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("the AWS CLI is not installed on this machine")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-central-1"}
+    env.pop("AWS_REGION", None)
+    out = subprocess.run(
+        [aws, "--endpoint-url", sandbox.aws_endpoint, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    if out.returncode != 0 and "No module named" in out.stderr:
+        pytest.skip(f"the AWS CLI on this machine is broken: {out.stderr.strip()[:100]}")
+    return out
+
+
+def test_aws_cli_lists_services_with_the_users_usual_region(sandbox: Running) -> None:
+    status, op = sandbox.api.post("/environments/dev/provision", {})
+    assert status in (202, 409), op
+    if status == 202:
+        assert sandbox.wait_op(op["id"])["status"] == "SUCCEEDED"
+    out = aws_cli(sandbox, "ecs", "list-services", "--cluster", "ecommerce-dev", "--output", "json")
+    assert out.returncode == 0, out.stderr
+    assert [a.rsplit("/", 1)[1] for a in json.loads(out.stdout)["serviceArns"]] == ["cart-service-dev"]
 
 
 def test_aws_cli_with_endpoint_url(sandbox: Running) -> None:
     aws = shutil.which("aws")
     if aws is None:
         pytest.skip("the AWS CLI is not installed on this machine")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-central-1"}
     out = subprocess.run(
         [
             aws,
@@ -187,7 +217,7 @@ def test_put_image_against_the_sandbox_redeploys_dev_within_seconds(sandbox: Run
         time.sleep(0.1)
     assert found is not None and found["params"] == {"image_digest": digest}
     assert sandbox.wait_op(found["id"])["status"] == "SUCCEEDED"
-    assert sandbox.api.get("/environments/dev")[1]["image_digest"] == digest
+    assert sandbox.api.get("/environments/dev")[1]["service"]["image_digest"] == digest
 
 
 def test_aws_cli_put_image_produces_the_push_event_too(sandbox: Running) -> None:
@@ -201,7 +231,7 @@ def test_aws_cli_put_image_produces_the_push_event_too(sandbox: Running) -> None
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
         "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
     }
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-central-1"}
     out = subprocess.run(
         [
             *(aws, "--endpoint-url", sandbox.aws_endpoint, "ecr", "put-image"),
@@ -244,13 +274,26 @@ def test_fire_nightly_teardown_then_morning_restore(sandbox: Running) -> None:
         return dict(json.loads(out.stdout))
 
     night = fire("nightly-teardown")
-    assert [o.rsplit("-", 1)[1] for o in night["operations"]] == ["dev"]
+    assert [o.split("_")[1] for o in night["operations"]] == ["dev"]
     assert sandbox.wait_op(night["operations"][0])["status"] == "SUCCEEDED"
     assert sandbox.api.get("/environments/dev")[1]["status"] == "destroyed"
     morning = fire("morning-restore")
     assert sandbox.wait_op(morning["operations"][0])["status"] == "SUCCEEDED"
     _, back = sandbox.api.get("/environments/dev")
-    assert back["status"] == "ready" and back["image_digest"] == dev["image_digest"]
+    assert back["status"] == "ready" and back["service"]["image_digest"] == dev["service"]["image_digest"]
+
+
+def test_fire_takes_the_ports_given_before_the_subcommand(sandbox: Running) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "controlplane", "sandbox", *sandbox.port_flags, "fire", "teardown-reminder"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "reminded" in json.loads(out.stdout)
 
 
 def test_a_second_sandbox_on_the_same_ports_says_why(sandbox: Running) -> None:
