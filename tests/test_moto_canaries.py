@@ -39,7 +39,8 @@ def test_every_patched_moto_callable_still_has_the_assumed_signature(aws: MotoWo
     for name, params in expected.items():
         assert list(inspect.signature(emulation.ORIGINALS[name]).parameters) == params, name
     assert {n for n in emulation.ORIGINALS if n.startswith("DynamoDBBackend.")} == {
-        f"DynamoDBBackend.{n}" for n in ("put_item", "update_item", "delete_item", "transact_write_items")
+        f"DynamoDBBackend.{n}"
+        for n in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan")
     }
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.domain.flows import PHASES
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
@@ -61,7 +63,7 @@ def test_handlers_import_in_a_clean_interpreter(package: Path, tmp_path: Path) -
         k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"
     }
     handlers = sorted({p["Handler"] for p in functions.values()})
-    assert "app.app" in handlers and "controlplane.entrypoints.steps.step_lock" in handlers
+    assert "app.app" in handlers and "controlplane.entrypoints.steps.step_rollout" in handlers
     # WHEN every handler is imported with no site-packages and no project on the path
     probe = (
         "import importlib, sys\n"
@@ -79,7 +81,8 @@ def test_handlers_import_in_a_clean_interpreter(package: Path, tmp_path: Path) -
     # THEN they all import, from the zip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(str(code))
-    assert len(handlers) == 33  # the API handler, 26 steps, 3 event handlers and 3 schedules
+    # the API handler, one step per phase, 3 event handlers and 4 schedules
+    assert len(handlers) == 1 + len(PHASES) + 3 + 4
 
 
 def test_event_rules_and_schedules_are_in_the_template(package: Path) -> None:
@@ -91,7 +94,12 @@ def test_event_rules_and_schedules_are_in_the_template(package: Path) -> None:
         for name, event in (resource["Properties"].get("Events") or {}).items()
     }
     schedules = sorted(e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule")
-    assert schedules == ["cron(0 20 ? * MON-FRI *)", "cron(0 6 ? * MON-FRI *)", "cron(30 19 ? * MON-FRI *)"]
+    assert schedules == [
+        "cron(0 20 ? * MON-FRI *)",
+        "cron(0 6 ? * MON-FRI *)",
+        "cron(30 19 ? * MON-FRI *)",
+        "rate(5 minutes)",
+    ]
     patterns = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "CloudWatchEvent"]
     assert sorted(p["detail-type"][0] for p in patterns) == [
         "CodeBuild Build State Change",
