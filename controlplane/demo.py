@@ -63,9 +63,21 @@ class Demo:
         return dict(op)
 
     def service(self, env: str) -> dict[str, Any]:
-        name = f"cart-service-{env}"
-        found = self.box.client("ecs").describe_services(cluster=name, services=[name])["services"]
-        return dict(found[0]) if found else {}
+        found = self.box.client("ecs").describe_services(cluster=f"ecommerce-{env}", services=[f"cart-service-{env}"])
+        return dict(found["services"][0]) if found["services"] else {}
+
+    def matches_ecs(self, env: str) -> tuple[bool, str]:
+        """Does the registry say what ECS runs (task definition and image digest)?"""
+        _, record = self.api.get(f"/environments/{env}")
+        svc = self.service(env)
+        if not svc or svc.get("status") == "INACTIVE":
+            gone = not record.get("service") or record["service"]["status"] in (None, "INACTIVE")
+            return gone, "no service in ECS, none in the registry" if gone else "the registry still shows a service"
+        digest = self.image_of(svc["taskDefinition"]).rsplit("@", 1)[-1]
+        seen = record.get("service") or {}
+        same = seen.get("task_definition_arn") == svc["taskDefinition"] and seen.get("image_digest") == digest
+        revision = svc["taskDefinition"].rsplit(":", 1)[-1]
+        return same, f"registry and ECS agree: revision {revision}, {digest[:19]}..." if same else "they differ"
 
     def image_of(self, task_definition: str) -> str:
         td = self.box.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
@@ -73,15 +85,15 @@ class Demo:
 
     def snapshot(self, env: str) -> dict[str, Any]:
         """What an environment has in AWS, to show it is untouched."""
-        name = f"cart-service-{env}"
+        name, cluster = f"cart-service-{env}", f"ecommerce-{env}"
         ecs, ecr, ddb, ssm = (self.box.client(s) for s in ("ecs", "ecr", "dynamodb", "ssm"))
         return {
-            "cluster": ecs.describe_clusters(clusters=[name])["clusters"][0]["status"],
+            "cluster": ecs.describe_clusters(clusters=[cluster])["clusters"][0]["status"],
             "repository": ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryArn"],
             "images": sorted(i["imageDigest"] for i in ecr.describe_images(repositoryName=name)["imageDetails"]),
             "data_table": ddb.describe_table(TableName=f"{name}-carts")["Table"]["TableStatus"],
             "contract": ssm.get_parameter(Name=f"/cart-service/{env}/contract")["Parameter"]["Value"],
-            "services": sorted(ecs.list_services(cluster=name)["serviceArns"]),
+            "services": sorted(ecs.list_services(cluster=cluster)["serviceArns"]),
         }
 
     def backend_snapshot(self) -> dict[str, Any]:
@@ -149,20 +161,32 @@ class Demo:
         op = self.run_operation("POST", "/environments/dev/deployments", {"image_tag": "broken-v1.2.0"})
         svc = self.service("dev")
         serving = self.image_of(svc.get("taskDefinition", ""))
-        failed_step = (op.get("error") or {}).get("step")
+        error = op.get("error") or {}
+        rolled = (error.get("details") or {}).get("rolled_back_to") or {}
+        stopped = (error.get("details") or {}).get("stopped_tasks") or [{}]
         self.check(
             "broken deploy is FAILED",
-            op["status"] == "FAILED" and failed_step == "wait_deployment" and "circuit breaker" in str(op["error"]),
-            f"{op['status']} at {failed_step}: {(op.get('error') or {}).get('message', '')[:70]}",
+            op["status"] == "FAILED" and error.get("step") == "rollout" and "circuit breaker" in str(error),
+            f"{op['status']} at {error.get('step')}: {str(error.get('message', ''))[:70]}",
+            t,
+        )
+        self.check(
+            "the failure explains itself",
+            str(rolled.get("image_digest")) == good_digest and bool(stopped[0].get("stopped_reason")),
+            f"rolled back to revision {rolled.get('revision')}; stopped tasks: {stopped[0].get('stopped_reason')} "
+            f"(exit {stopped[0].get('exit_code')})",
             t,
         )
         _, env = self.api.get("/environments/dev")
+        same, detail = self.matches_ecs("dev")
         self.check(
             "previous image still serving",
-            serving.endswith(good_digest) and svc.get("runningCount") == 1 and env["image_digest"] == good_digest,
-            f"ECS primary is v1.1.0 ({svc.get('runningCount')} running), registry says {env['status']}",
+            serving.endswith(good_digest) and svc.get("runningCount") == 1 and env["status"] == "ready" and same,
+            f"ECS primary is v1.1.0 ({svc.get('runningCount')} running); {detail}",
             t,
         )
+
+        self.cancel_rolls_back(good_digest)
 
         self.push_redeploy()
         self.nightly_teardown_and_restore()
@@ -181,7 +205,8 @@ class Demo:
         )
         t = time.time()
         op = self.run_operation("POST", "/environments/dev/destroy", {})
-        self.check("destroy dev", op["status"] == "SUCCEEDED", f"{op['status']}: {op.get('result')}", t)
+        same, detail = self.matches_ecs("dev")
+        self.check("destroy dev", op["status"] == "SUCCEEDED" and same, f"{op['status']}: {op.get('result')}", t)
 
         self.section("8. Prove it: nothing of dev is left; staging, prod and the state backend are untouched")
         t = time.time()
@@ -217,6 +242,28 @@ class Demo:
         )
         return all(c.ok for c in self.checks)
 
+    def cancel_rolls_back(self, good_digest: str) -> None:
+        self.section("4b. Cancel a deploy while ECS rolls it out: the control plane rolls ECS back and waits")
+        t = time.time()
+        self.run_operation("POST", "/environments/dev/builds", {"source_version": "v1.3.0"})
+        status, op = self.api.post("/environments/dev/deployments", {"image_tag": "v1.3.0"})
+        while status == 202:
+            _, op = self.api.get(f"/operations/{op['id']}")
+            rollout = next((s for s in op["steps"] if s["name"] == "rollout"), {})
+            if "deployment_id" in (rollout.get("detail") or {}) or op["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+        self.api.post(f"/operations/{op['id']}/cancel", {})
+        op = self.follow(op)
+        serving = self.image_of(self.service("dev").get("taskDefinition", ""))
+        same, detail = self.matches_ecs("dev")
+        self.check(
+            "cancel rolls the rollout back",
+            op["status"] == "ABORTED" and serving.endswith(good_digest) and same,
+            f"{op['status']}: {(op.get('result') or {}).get('cancel', {}).get('undone', '')}; {detail}",
+            t,
+        )
+
     def push_redeploy(self) -> None:
         self.section("5. Push an image tagged latest to ECR (boto3 put-image): the ECR event redeploys dev")
         t = time.time()
@@ -242,9 +289,10 @@ class Demo:
             return
         op = self.follow(found)
         serving = self.image_of(self.service("dev").get("taskDefinition", ""))
+        same, _ = self.matches_ecs("dev")
         self.check(
             "push redeploys dev",
-            op["status"] == "SUCCEEDED" and op["params"] == {"image_digest": digest} and serving.endswith(digest),
+            op["status"] == "SUCCEEDED" and op["params"] == {"image_digest": digest} and serving.endswith(digest) and same,
             f"deploy started {seen_after:.1f}s after the push, {op['status']}, ECS serves ...@{digest[7:19]}...",
             t,
         )
