@@ -16,6 +16,12 @@ def _sandbox_args(p: argparse.ArgumentParser, aws_port: int, port: int) -> None:
     p.add_argument("--port", type=int, default=port, help=f"control API port (default {port or 'free'})")
     p.add_argument("--deploy-seconds", type=float, default=3.0, help="how long an emulated ECS rollout takes")
     p.add_argument("--build-seconds", type=float, default=2.0, help="how long an emulated CodeBuild build takes")
+    p.add_argument(
+        "--region",
+        default=None,
+        help="region of the emulated AWS (default: AWS_REGION or AWS_DEFAULT_REGION, else eu-central-1)",
+    )
+    p.add_argument("--verbose", action="store_true", help="show the control plane's structured logs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,6 +120,8 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if self.log_level != "INFO":  # the emulated Step Functions logs every failed state it evaluates
+            logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         # Chalice local cannot enforce IAM auth (it fails open); the sandbox says so in its banner and README.
         warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
