@@ -1,11 +1,11 @@
 variable "region" {
   description = "AWS region of the state bucket and lock table."
   type        = string
-  default     = "eu-west-1"
+  default     = "eu-central-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region must be an AWS region name such as eu-west-1."
+    error_message = "region must be an AWS region name such as eu-central-1."
   }
 }
 

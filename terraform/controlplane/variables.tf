@@ -12,11 +12,11 @@ variable "stage" {
 variable "region" {
   description = "AWS region of the control plane (the same as the environments it manages)."
   type        = string
-  default     = "eu-west-1"
+  default     = "eu-central-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region must be an AWS region name such as eu-west-1."
+    error_message = "region must be an AWS region name such as eu-central-1."
   }
 }
 

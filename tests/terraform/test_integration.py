@@ -30,7 +30,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 pytestmark = pytest.mark.terraform_integration
 
-REGION = "eu-west-1"
+REGION = "eu-central-1"
 ENV = "dev"
 # Provider endpoint keys -> every service the backend and an environment use.
 SERVICES = [

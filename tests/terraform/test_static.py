@@ -1,10 +1,14 @@
 """The offline checks of terraform/ (terraform/scripts/check.sh), one test per piece, so a failure names the piece:
-generated files, fmt, init + validate of every root, terraform test, checkov. Skipped only without a terraform binary.
+the control plane package, fmt, init + validate of every root, terraform test, checkov; and static rules of the tree
+(thin environment roots, a clean checkout validates, every state is KMS-encrypted, ...). Skipped only without a
+terraform binary.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -21,8 +25,8 @@ def _check(piece: str, env: dict[str, str]) -> None:
     assert proc.returncode == 0, f"check.sh {piece} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
 
 
-def test_generated_files_are_fresh(terraform_env: dict[str, str]) -> None:
-    _check("generated", terraform_env)
+def test_controlplane_package(terraform_env: dict[str, str]) -> None:
+    _check("package", terraform_env)
 
 
 def test_fmt(terraform_env: dict[str, str]) -> None:
@@ -71,8 +75,6 @@ def test_every_module_has_its_files() -> None:
 
 
 def test_every_variable_is_typed_and_described() -> None:
-    import re
-
     bad = []
     for path in TF_DIR.rglob("variables.tf"):
         if ".terraform" in path.parts or "build" in path.parts:
@@ -126,17 +128,72 @@ if shutil.which("bash") is None:  # pragma: no cover
     pytest.skip("bash is required for terraform/scripts/check.sh", allow_module_level=True)
 
 
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def settings_row(env: str) -> dict[str, object]:
+    """The settings block of environments/<env>/main.tf (one `key = value` per line), as Python values."""
+    text = (TF_DIR / "environments" / env / "main.tf").read_text()
+    block = re.search(r"\n  settings = \{\n(.*?)\n  \}", text, re.S)
+    assert block, f"environments/{env}/main.tf has no settings block"
+    row: dict[str, object] = {}
+    for line in block.group(1).splitlines():
+        key, _, value = line.split("#", 1)[0].partition("=")
+        value = value.strip()
+        row[key.strip()] = (
+            value == "true" if value in ("true", "false") else value.strip('"') if value.startswith('"') else int(value)
+        )
+    return row
+
+
 @pytest.mark.skipif(not (REPO / "controlplane").is_dir(), reason="control plane package not present")
 def test_settings_table_agrees_with_the_control_plane() -> None:
-    """terraform/scripts/gen_env_variables.py (the table Terraform publishes) == controlplane tier_profile()."""
-    sys.path.insert(0, str(TF_DIR / "scripts"))
-    try:
-        import gen_env_variables
-    finally:
-        sys.path.pop(0)
+    """The rows the roots publish (environments/<env>/main.tf) == the control plane's tier_profile()."""
     from controlplane.domain.contract import tier_profile
 
-    for tier, row in gen_env_variables.ROWS.items():
-        profile = tier_profile(tier)
+    for tier in ENVIRONMENTS:
+        row, profile = settings_row(tier), tier_profile(tier)
         for key in ("desired_count", "min_count", "max_count", "autoscaling", "fargate_spot", "cpu_target_percent"):
             assert row[key] == getattr(profile, key), (tier, key)
+
+
+def test_settings_table_rows() -> None:
+    """The table of terraform/README.md and docs/contract.md, as the roots hold it."""
+    dev, staging, prod = (settings_row(e) for e in ENVIRONMENTS)
+    assert (dev["nat_gateway"], staging["nat_gateway"], prod["nat_gateway"]) == ("single", "single", "per_az")
+    assert [(r["desired_count"], r["min_count"], r["max_count"]) for r in (dev, staging, prod)] == [
+        (1, 1, 1),
+        (2, 2, 4),
+        (3, 3, 10),
+    ]
+    assert (dev["dynamodb"], staging["dynamodb"], prod["dynamodb"]) == ("on-demand", "on-demand", "provisioned")
+    assert (dev["autoscaling"], staging["autoscaling"], prod["autoscaling"]) == (False, True, True)
+    assert (dev["fargate_spot"], staging["fargate_spot"], prod["fargate_spot"]) == (True, False, False)
+
+
+def test_environment_roots_are_thin() -> None:
+    """An environment root holds its values, its backend and pass-throughs: no resource, data source or other module."""
+    for env in ENVIRONMENTS:
+        root = TF_DIR / "environments" / env
+        text = "\n".join(p.read_text() for p in sorted(root.glob("*.tf")))
+        blocks = re.findall(r'^(resource|data|module|locals)\b\s*"?([^"\s{]*)', text, re.M)
+        assert blocks == [("module", "environment")], f"environments/{env}: {blocks}"
+        assert 'source = "../../modules/environment"' in text
+        assert f'key          = "environments/{env}/terraform.tfstate"' in text
+
+
+def test_roots_validate_from_a_clean_checkout(terraform_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+    """`terraform init -backend=false && terraform validate` of the backend and every environment, on the tracked
+    files only (what a fresh clone has: no generated file, no .terraform)."""
+    listed = subprocess.run(["git", "ls-files", "terraform"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in listed.stdout.splitlines():
+        dest = tmp_path / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, dest)
+    for root in ("backend", *(f"environments/{e}" for e in ENVIRONMENTS)):
+        cwd = tmp_path / "terraform" / root
+        for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            proc = subprocess.run(["terraform", *args], cwd=cwd, env=terraform_env, capture_output=True, text=True)
+            assert proc.returncode == 0, f"{root}: terraform {args[0]}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

@@ -14,10 +14,10 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  # AWS caps connection names at 32 characters; the documented default name is longer for every environment, so
-  # the compact form is used when it does not fit (README "Connection name").
-  requested_connection_name = coalesce(var.codestar_connection_name, "ecommerce-cart-service-${var.environment}-connection")
-  connection_name           = length(local.requested_connection_name) <= 32 ? local.requested_connection_name : "ecom-cart-service-${var.environment}-conn"
+  # AWS caps connection names at 32 characters. "" generates cart-service-<env>, or cart-<env> when that would not
+  # fit (environment names are at most 21 characters, so cart-<env> always does). README "Connection name".
+  generated_connection_name = length("cart-service-${var.environment}") <= 32 ? "cart-service-${var.environment}" : "cart-${var.environment}"
+  connection_name           = var.codestar_connection_name != "" ? var.codestar_connection_name : local.generated_connection_name
 
   enterprise        = contains(["GitHubEnterpriseServer", "GitLabSelfManaged"], var.codestar_provider_type)
   create_connection = var.enable_cicd && var.create_codestar_connection

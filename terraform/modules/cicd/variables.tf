@@ -64,13 +64,14 @@ variable "repository_id" {
 }
 
 variable "codestar_connection_name" {
-  description = "Name of the connection to create; null means ecommerce-cart-service-<env>-connection (see README: AWS caps connection names at 32 characters)."
+  description = "Name of the connection to create; \"\" (default) generates cart-service-<env>, or cart-<env> when that would exceed AWS's 32-character limit (README \"Connection name\")."
   type        = string
-  default     = null
+  default     = ""
+  nullable    = false
 
   validation {
-    condition     = var.codestar_connection_name == null || can(regex("^[A-Za-z0-9_.-]{1,32}$", var.codestar_connection_name))
-    error_message = "codestar_connection_name must be 1-32 letters, digits, '.', '_' or '-' (an AWS limit)."
+    condition     = var.codestar_connection_name == "" || can(regex("^[A-Za-z0-9_.-]{1,32}$", var.codestar_connection_name))
+    error_message = "codestar_connection_name must be empty (generated) or 1-32 letters, digits, '.', '_' or '-' (an AWS limit)."
   }
 }
 

@@ -7,7 +7,7 @@ mock_provider "aws" {
 variables {
   stage             = "dev"
   state_machine_dir = "../../../statemachines"
-  kms_key_arn       = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  kms_key_arn       = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "state_machines" {
@@ -102,9 +102,9 @@ run "rules_follow_the_package" {
 
   variables {
     nightly_teardown_enabled      = true
-    nightly_teardown_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
+    nightly_teardown_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
     ecr_push_enabled              = true
-    ecr_push_function_arn         = "arn:aws:lambda:eu-west-1:123456789012:function:cart-controlplane-dev-on_ecr_push"
+    ecr_push_function_arn         = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-on_ecr_push"
   }
 
   assert {
