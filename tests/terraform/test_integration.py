@@ -323,7 +323,7 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     assert out["dynamodb_table_name"] == "cart-service-dev-carts"
     # null outputs are left out of `terraform output -json`
     assert out.get("codestar_connection_arn") is None and out.get("codestar_connection_status") is None
-    assert out["nat_gateway_count"] == 1
+    assert out["cluster_name"] == "ecommerce-dev"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="environments/").get("Contents", [])]
     assert "environments/dev/terraform.tfstate" in keys
 
@@ -351,7 +351,8 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     from controlplane.domain.contract import parse_contract
 
     parsed = parse_contract(raw, ENV)
-    assert parsed.cluster_name == "cart-service-dev" and parsed.profile.fargate_spot is True
+    assert parsed.cluster_name == "ecommerce-dev" and parsed.service_name == "cart-service-dev"
+    assert parsed.profile.fargate_spot is True
 
     # 3. the control plane's provision and destroy against this environment (hook, wired by the control plane side)
     run_controlplane_against(moto_endpoint, ENV, contract)
@@ -380,8 +381,8 @@ def test_backend_and_dev_apply_refuse_and_destroy(
         fh.write(f"\n$ destroy_all.py\n{done.stdout}{done.stderr}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert not _boto("ecs", moto_endpoint).describe_clusters(clusters=["cart-service-dev"])["clusters"] or all(
-        c["status"] == "INACTIVE" for c in ecs.describe_clusters(clusters=["cart-service-dev"])["clusters"]
+    assert not _boto("ecs", moto_endpoint).describe_clusters(clusters=["ecommerce-dev"])["clusters"] or all(
+        c["status"] == "INACTIVE" for c in ecs.describe_clusters(clusters=["ecommerce-dev"])["clusters"]
     )
 
     elapsed = time.monotonic() - started

@@ -18,13 +18,14 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.prefix}-"
   execution_arn     = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.prefix}-"
 
-  # Environments the control plane may touch: everything named cart-service-<env>.
-  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/cart-service-*"
-  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/cart-service-*/cart-service-*"
+  # Environments the control plane may touch (docs/contract.md "Names"): the service cart-service-<env> in the
+  # cluster ecommerce-<env>, and everything else named cart-service-<env>.
+  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/ecommerce-*"
+  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/ecommerce-*/cart-service-*"
   ecs_taskdef_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/cart-service-*:*"
   ecr_repo_arn    = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/cart-service-*"
   runtime_logs    = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/cart-service/*"
-  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/cart-service-*"
+  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/ecommerce-*"
   scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
 
   # Every statemachines/<name>.asl.json becomes cart-controlplane-<stage>-<name> (provision, build, deploy, destroy

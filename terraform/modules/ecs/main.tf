@@ -1,5 +1,6 @@
-# ECS cluster (Container Insights on), its capacity providers, the ECS Exec audit log group, the task security group
-# and the task execution / task roles. The service, task definitions and autoscaling are the control plane's.
+# ECS cluster ecommerce-<env> (Container Insights on), its capacity providers, the ECS Exec audit log group, the task
+# security group and the task execution / task roles. The service (cart-service-<env>), its task definitions and
+# autoscaling are the control plane's.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -21,7 +22,7 @@ resource "aws_cloudwatch_log_group" "exec" {
 }
 
 resource "aws_ecs_cluster" "this" {
-  name = var.name
+  name = var.cluster_name
 
   setting {
     name  = "containerInsights"

@@ -7,6 +7,11 @@ locals {
   name       = "cart-service-${var.environment}"
   account_id = data.aws_caller_identity.current.account_id
 
+  # docs/contract.md "Names": the cluster is the e-commerce platform's, the service (created by the control plane)
+  # and everything else the cart service's.
+  cluster_name = "ecommerce-${var.environment}"
+  service_name = local.name
+
   table_name           = "${local.name}-carts"
   image_project_name   = "${local.name}-image"
   artifact_bucket_name = "${local.name}-artifacts-${local.account_id}"
@@ -80,6 +85,7 @@ module "eventbridge" {
 module "ecs" {
   source                   = "../ecs"
   name                     = local.name
+  cluster_name             = local.cluster_name
   environment              = var.environment
   vpc_id                   = module.vpc.vpc_id
   alb_security_group_id    = module.alb.security_group_id
@@ -100,7 +106,7 @@ module "cloudwatch" {
   alb_arn_suffix          = module.alb.alb_arn_suffix
   target_group_arn_suffix = module.alb.target_group_arn_suffix
   cluster_name            = module.ecs.cluster_name
-  service_name            = local.name
+  service_name            = local.service_name
   dlq_name                = module.eventbridge.dlq_name
   kms_key_arn             = module.kms.key_arn
   alarm_email             = var.alarm_email
@@ -144,7 +150,7 @@ module "contract" {
 
   base = {
     cluster_name           = module.ecs.cluster_name
-    service_name           = local.name
+    service_name           = local.service_name
     task_family            = local.name
     container_name         = "cart"
     container_port         = var.container_port
@@ -164,11 +170,12 @@ module "contract" {
   }
 
   extra = {
-    alarm_names         = module.cloudwatch.rollback_alarm_names
-    event_bus_name      = module.eventbridge.bus_name
-    build_source_bucket = module.cicd.artifact_bucket_name
-    build_source_key    = "source/cart-service.zip"
-    alb_dns_name        = module.alb.alb_dns_name
+    alarm_names                  = module.cloudwatch.rollback_alarm_names
+    event_bus_name               = module.eventbridge.bus_name
+    build_source_bucket          = module.cicd.artifact_bucket_name
+    build_source_key             = "source/cart-service.zip"
+    alb_dns_name                 = module.alb.alb_dns_name
+    container_insights_log_group = module.ecs.container_insights_log_group
   }
 
   profile = {

@@ -38,6 +38,11 @@ output "cluster_name" {
   value       = module.ecs.cluster_name
 }
 
+output "service_name" {
+  description = "ECS service the control plane creates in the cluster (contract: service_name)."
+  value       = local.service_name
+}
+
 output "target_group_arn" {
   description = "Target group the control plane attaches the service to."
   value       = module.alb.target_group_arn

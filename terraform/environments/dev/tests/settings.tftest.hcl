@@ -61,6 +61,11 @@ run "dev_outputs" {
   }
 
   assert {
+    condition     = output.cluster_name == "ecommerce-dev" && module.environment.service_name == "cart-service-dev"
+    error_message = "Cluster ecommerce-<env>, service cart-service-<env> (docs/contract.md)."
+  }
+
+  assert {
     condition     = output.contract_parameter_name == "/cart-service/dev/contract"
     error_message = "contract_parameter_name output."
   }

@@ -92,6 +92,15 @@ run "least_privilege" {
   }
 
   assert {
+    condition = (
+      tolist(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EcsServices"])) == tolist(["arn:aws:ecs:eu-central-1:123456789012:service/ecommerce-*/cart-service-*"]) &&
+      tolist(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EcsClusters"])) == tolist(["arn:aws:ecs:eu-central-1:123456789012:cluster/ecommerce-*"]) &&
+      contains(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RuntimeLogGroups"]), "arn:aws:logs:eu-central-1:123456789012:log-group:/aws/ecs/containerinsights/ecommerce-*")
+    )
+    error_message = "ECS access is scoped to the cart-service-<env> services of the ecommerce-<env> clusters (docs/contract.md)."
+  }
+
+  assert {
     condition     = !anytrue([for s in data.aws_iam_policy_document.states.statement : contains(s.actions, "logs:DeleteLogDelivery")])
     error_message = "The state machine role must not get logs:DeleteLogDelivery (it would need Resource \"*\")."
   }

@@ -63,6 +63,16 @@ run "names_and_contract" {
   }
 
   assert {
+    condition = (
+      module.contract.document.cluster_name == "ecommerce-qa" &&
+      module.ecs.cluster_name == "ecommerce-qa" &&
+      module.contract.document.service_name == "cart-service-qa" &&
+      module.contract.document.container_insights_log_group == "/aws/ecs/containerinsights/ecommerce-qa/performance"
+    )
+    error_message = "Names (docs/contract.md): cluster ecommerce-<env>, service cart-service-<env>, container-insights group of the cluster."
+  }
+
+  assert {
     condition     = length(module.contract.document.subnet_ids) == 2
     error_message = "Tasks run in the two private subnets."
   }
