@@ -35,7 +35,7 @@ variable "force_destroy" {
   description = <<-EOT
     Allow `terraform destroy` to delete the state bucket while it still holds objects (all state versions of every
     environment). OFF by default, on purpose: the state is the only record of what Terraform created. Turn it on
-    only for a throw-away setup, after every environment has been destroyed; terraform/scripts/destroy-all.sh
+    only for a throw-away setup, after every environment has been destroyed; terraform/scripts/destroy_all.py
     refuses to destroy the backend while any environment still has state, whatever this says.
   EOT
   type        = bool

@@ -158,9 +158,10 @@ provider "aws" {{
     )
 
 
-def _backend_hcl(endpoint: str, bucket: str) -> str:
+def _backend_hcl(endpoint: str, bucket: str, kms_key_id: str) -> str:
     return f'''bucket                      = "{bucket}"
 region                      = "{REGION}"
+kms_key_id                  = "{kms_key_id}"
 access_key                  = "test"
 secret_key                  = "test"
 use_path_style              = true
@@ -308,7 +309,9 @@ def test_backend_and_dev_apply_refuse_and_destroy(
 
     # 2. dev environment, state in the bucket, S3-native locking
     dev = work / "environments" / ENV
-    (dev / "moto-backend.hcl").write_text(_backend_hcl(moto_endpoint, bucket))
+    # the backend's own output is the backend config (kms_key_id included); moto's endpoints are added to it
+    assert b_out["backend_config"]["value"]["kms_key_id"] == b_out["kms_key_arn"]["value"]
+    (dev / "moto-backend.hcl").write_text(_backend_hcl(moto_endpoint, bucket, b_out["kms_key_arn"]["value"]))
     tf(dev, "init", "-input=false", "-backend-config=moto-backend.hcl")
     tf(dev, "apply", "-auto-approve", "-input=false")
     out = {k: v["value"] for k, v in json.loads(tf(dev, "output", "-json").stdout).items()}
@@ -326,6 +329,8 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     assert out["cluster_name"] == "ecommerce-dev"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="environments/").get("Contents", [])]
     assert "environments/dev/terraform.tfstate" in keys
+    head = s3.head_object(Bucket=bucket, Key="environments/dev/terraform.tfstate")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == b_out["kms_key_arn"]["value"]
 
     # the published contract is the one the control plane reads
     raw = _boto("ssm", moto_endpoint).get_parameter(Name="/cart-service/dev/contract")["Parameter"]["Value"]

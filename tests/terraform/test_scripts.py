@@ -196,3 +196,18 @@ def test_check_mode_reports_without_destroying(state_bucket: Any, monkeypatch: p
         )[0]
         == "controlplane/terraform.tfstate"
     )
+
+
+def test_roots_are_initialised_with_the_state_key(state_bucket: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """destroy_all initialises each root with kms_key_id: the state bucket refuses state written without it."""
+    da = _load("destroy_all")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(da, "terraform", lambda args, cwd, capture=False: calls.append(args) or "")
+    state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate", Body=_state(2))
+    key = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    with pytest.raises(SystemExit) as exc:  # the fake terraform destroys nothing, so the backend stays: refused
+        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--kms-key-id", key, "--yes"])
+    assert exc.value.code == da.REFUSED
+    init = next(c for c in calls if c[0] == "init")
+    assert f"-backend-config=kms_key_id={key}" in init and "-backend-config=region=eu-central-1" in init
+    assert ["destroy", "-auto-approve", "-input=false"] in calls

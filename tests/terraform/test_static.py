@@ -120,6 +120,49 @@ def test_published_contract_keys_match_the_control_plane_parser() -> None:
     assert not missing, f"modules/contract does not publish {missing}"
 
 
+def test_every_remote_state_is_encrypted_with_the_backend_key() -> None:
+    """Every root with an S3 backend encrypts, locks with S3 lock files and is initialised from a backend.hcl that
+    carries kms_key_id (terraform/backend.hcl.example, written from the backend root's backend_hcl output)."""
+    roots = sorted({p.parent for p in TF_DIR.rglob("*.tf") if 'backend "s3"' in p.read_text() and ".terraform" not in p.parts})
+    assert {r.relative_to(TF_DIR).as_posix() for r in roots} == {
+        "controlplane",
+        *(f"environments/{e}" for e in ENVIRONMENTS),
+    }
+    for root in roots:
+        text = "\n".join(p.read_text() for p in root.glob("*.tf"))
+        block = re.search(r'backend "s3" \{(.*?)\n  \}', text, re.S)
+        assert block, root
+        assert re.search(r"^\s*encrypt\s*=\s*true$", block.group(1), re.M), f"{root}: encrypt = true"
+        assert re.search(r"^\s*use_lockfile\s*=\s*true$", block.group(1), re.M), f"{root}: use_lockfile = true"
+        assert "kms_key_id" in text and "-backend-config=" in text and "backend.hcl" in text, (
+            f"{root}: the backend block must say that kms_key_id comes from backend.hcl"
+        )
+    example = (TF_DIR / "backend.hcl.example").read_text()
+    assert re.search(r'^kms_key_id\s*=\s*"arn:aws:kms:[a-z0-9-]+:\d{12}:key/', example, re.M), "backend.hcl.example"
+    assert re.search(r'^region\s*=\s*"eu-central-1"$', example, re.M)
+    outputs = (TF_DIR / "backend" / "outputs.tf").read_text()
+    assert re.search(r"kms_key_id\s*=\s*aws_kms_key\.state\.arn", outputs), "backend_config must carry kms_key_id"
+
+
+def test_one_default_region() -> None:
+    """eu-central-1 is the only region the Terraform code, its examples, docs and tests default to."""
+    files = [
+        p
+        for p in [*TF_DIR.rglob("*"), *(REPO / "tests" / "terraform").glob("*.py")]
+        if p.is_file() and ".terraform" not in p.parts and "build" not in p.parts and p.suffix != ".zip"
+    ]
+    regions = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast)-\d\b")
+    # scripts/package_controlplane.py only needs some region to run `chalice package`; it is not a default of ours.
+    found = {
+        f"{p.relative_to(REPO)}: {m}"
+        for p in files
+        if p.name != "package_controlplane.py"
+        for m in regions.findall(p.read_text(errors="ignore"))
+        if m != "eu-central-1"
+    }
+    assert not found, sorted(found)
+
+
 def test_integration_marker_is_registered(pytestconfig: pytest.Config) -> None:
     assert any(m.startswith("terraform_integration") for m in pytestconfig.getini("markers"))
 
