@@ -13,6 +13,11 @@ output "dynamodb_table_name" {
   value       = module.environment.dynamodb_table_name
 }
 
+output "notification_topic_arn" {
+  description = "SNS topic of the environment's operation notifications (cart-service-<env>-notifications)."
+  value       = module.environment.notification_topic_arn
+}
+
 output "codestar_connection_status" {
   description = "PENDING until the connection is authorized once in the console, then AVAILABLE; null without CI/CD."
   value       = module.environment.codestar_connection_status

@@ -58,7 +58,7 @@ variable "base" {
 }
 
 variable "extra" {
-  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name, container_insights_log_group."
+  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name, container_insights_log_group, notification_topic_arn."
   type = object({
     alarm_names                  = list(string)
     event_bus_name               = string
@@ -66,6 +66,7 @@ variable "extra" {
     build_source_key             = string
     alb_dns_name                 = string
     container_insights_log_group = string
+    notification_topic_arn       = string
   })
 
   validation {

@@ -188,6 +188,24 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:cart-service-*-notifications"]
   }
 
+  # The environments' topics are encrypted with each environment's key (alias/cart-service-<env>): publishing needs
+  # the key, through SNS only.
+  statement {
+    sid       = "EncryptNotifications"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/cart-service-*"]
+    }
+  }
+
   statement {
     sid       = "EcsServices"
     actions   = ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"]

@@ -2,6 +2,7 @@
 # call this module with their row of the settings table and their backend; everything else lives here once.
 
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   name       = "cart-service-${var.environment}"
@@ -19,6 +20,11 @@ locals {
   contract_parameter   = "/cart-service/${var.environment}/contract"
 
   s = var.settings
+
+  # Who may publish to the notification topic: the control plane's roles unless told otherwise.
+  notification_publishers = length(var.notification_publisher_arns) > 0 ? var.notification_publisher_arns : [
+    "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/cart-controlplane-*",
+  ]
 
   # Which branch deploys to which tier (README "CI/CD"): dev follows develop; staging and prod follow main, prod
   # behind a manual approval.
@@ -143,6 +149,70 @@ module "cicd" {
   build_log_retention_days   = local.s.log_retention_days
 }
 
+# ---------------------------------------------------------------- notifications
+# The control plane publishes the end of every operation of this environment (and the teardown reminder) here; it
+# finds the topic in the contract (notification_topic_arn). Subscribe people or queues to it.
+
+resource "aws_sns_topic" "notifications" {
+  name              = "${local.name}-notifications"
+  kms_master_key_id = module.kms.key_arn
+}
+
+data "aws_iam_policy_document" "notifications" {
+  statement {
+    sid       = "ControlPlanePublishes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:PrincipalArn"
+      values   = local.notification_publishers
+    }
+  }
+
+  # Identity policies of the account could otherwise let anyone publish: only the publishers above may.
+  statement {
+    sid       = "OnlyThePublishers"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = local.notification_publishers
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish", "sns:Subscribe"]
+    resources = [aws_sns_topic.notifications.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "notifications" {
+  arn    = aws_sns_topic.notifications.arn
+  policy = data.aws_iam_policy_document.notifications.json
+}
+
 module "contract" {
   source      = "../contract"
   environment = var.environment
@@ -176,6 +246,7 @@ module "contract" {
     build_source_key             = "source/cart-service.zip"
     alb_dns_name                 = module.alb.alb_dns_name
     container_insights_log_group = module.ecs.container_insights_log_group
+    notification_topic_arn       = aws_sns_topic.notifications.arn
   }
 
   profile = {

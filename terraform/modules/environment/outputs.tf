@@ -8,6 +8,11 @@ output "ecr_repository_url" {
   value       = module.ecr.repository_url
 }
 
+output "notification_topic_arn" {
+  description = "SNS topic cart-service-<env>-notifications: the control plane publishes every operation's end there (contract: notification_topic_arn)."
+  value       = aws_sns_topic.notifications.arn
+}
+
 output "dynamodb_table_name" {
   description = "Cart data table."
   value       = module.dynamodb.table_name

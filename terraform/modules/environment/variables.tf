@@ -159,6 +159,18 @@ variable "dynamodb_capacity" {
   }
 }
 
+variable "notification_publisher_arns" {
+  description = "IAM principal ARNs (wildcards allowed) that may publish to the notification topic cart-service-<env>-notifications; empty (default) means the control plane's roles, arn:<partition>:iam::<account>:role/cart-controlplane-*. Everyone else is denied."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.notification_publisher_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", a))])
+    error_message = "notification_publisher_arns must be IAM/STS principal ARNs of an account."
+  }
+}
+
 variable "cicd" {
   description = <<-EOT
     CI/CD of the environment (README "CI/CD activation"). Every attribute is optional:

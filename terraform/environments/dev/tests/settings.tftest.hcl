@@ -89,6 +89,11 @@ run "dev_outputs_after_apply" {
   }
 
   assert {
+    condition     = output.notification_topic_arn == "arn:aws:sns:eu-central-1:123456789012:mock-topic" && module.environment.contract.notification_topic_arn == output.notification_topic_arn
+    error_message = "notification_topic_arn output, published in the contract."
+  }
+
+  assert {
     condition     = endswith(output.ecr_repository_url, ".dkr.ecr.eu-central-1.amazonaws.com/mock-repository")
     error_message = "ecr_repository_url output."
   }

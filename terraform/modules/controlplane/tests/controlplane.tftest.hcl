@@ -101,6 +101,15 @@ run "least_privilege" {
   }
 
   assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.lambda.statement :
+      s.sid == "EncryptNotifications" && contains(s.actions, "kms:GenerateDataKey*") &&
+      anytrue([for c in s.condition : c.variable == "kms:ViaService" && tolist(c.values) == tolist(["sns.eu-central-1.amazonaws.com"])]) &&
+      anytrue([for c in s.condition : c.variable == "kms:ResourceAliases" && tolist(c.values) == tolist(["alias/cart-service-*"])])
+    ])
+    error_message = "Publishing to the environments' KMS-encrypted topics needs their keys, through SNS and for cart-service-* keys only."
+  }
+
+  assert {
     condition     = !anytrue([for s in data.aws_iam_policy_document.states.statement : contains(s.actions, "logs:DeleteLogDelivery")])
     error_message = "The state machine role must not get logs:DeleteLogDelivery (it would need Resource \"*\")."
   }

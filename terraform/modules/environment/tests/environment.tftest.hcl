@@ -275,3 +275,55 @@ run "unknown_tier_is_rejected" {
 
   expect_failures = [var.tier]
 }
+
+run "notification_topic" {
+  command = apply
+
+  assert {
+    condition     = aws_sns_topic.notifications.name == "cart-service-qa-notifications" && aws_sns_topic.notifications.kms_master_key_id == module.kms.key_arn
+    error_message = "The topic is cart-service-<env>-notifications, encrypted with the environment's key."
+  }
+
+  assert {
+    condition     = output.notification_topic_arn == aws_sns_topic.notifications.arn && module.contract.document.notification_topic_arn == aws_sns_topic.notifications.arn
+    error_message = "The topic's ARN is an output and the contract's notification_topic_arn."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.notifications.statement : s
+      if s.sid == "ControlPlanePublishes" && tolist(s.actions) == tolist(["sns:Publish"]) &&
+      anytrue([for c in s.condition : c.test == "ArnLike" && c.variable == "aws:PrincipalArn" && tolist(c.values) == tolist(["arn:aws:iam::123456789012:role/cart-controlplane-*"])])
+    ]) != null
+    error_message = "The control plane's roles (arn:aws:iam::<account>:role/cart-controlplane-*) may publish."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.notifications.statement : s
+      if s.effect == "Deny" && contains(s.actions, "sns:Publish") &&
+      anytrue([for c in s.condition : c.test == "ArnNotLike" && c.variable == "aws:PrincipalArn"])
+    ]) != null
+    error_message = "Everyone else is denied sns:Publish."
+  }
+
+  assert {
+    condition     = aws_sns_topic_policy.notifications.arn == aws_sns_topic.notifications.arn
+    error_message = "The policy is attached to the topic."
+  }
+}
+
+run "notification_publishers_can_be_set" {
+  command = plan
+
+  variables {
+    notification_publisher_arns = ["arn:aws:iam::123456789012:role/other-publisher"]
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.notifications.statement :
+      s.sid == "ControlPlanePublishes" && anytrue([for c in s.condition : tolist(c.values) == tolist(["arn:aws:iam::123456789012:role/other-publisher"])])
+    ])
+    error_message = "notification_publisher_arns replaces the default publishers."
+  }
+}
