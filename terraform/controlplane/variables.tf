@@ -60,3 +60,47 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# ---------------------------------------------------------------- operator roles (modules/operator_roles)
+
+variable "api_stage" {
+  description = "API Gateway stage of the app (Chalice's api_gateway_stage, \"api\" unless .chalice/config.json says otherwise); the operator roles' ARNs name it."
+  type        = string
+  default     = "api"
+}
+
+variable "dev_environments" {
+  description = "Environments of the dev tier (dev-deployer acts on them)."
+  type        = list(string)
+  default     = ["dev"]
+}
+
+variable "staging_environments" {
+  description = "Environments of the staging tier (staging-operator acts on them)."
+  type        = list(string)
+  default     = ["staging"]
+}
+
+variable "prod_environments" {
+  description = "Environments of the prod tier (prod-operator acts on them, destroy included)."
+  type        = list(string)
+  default     = ["prod"]
+}
+
+variable "operator_principals" {
+  description = "Who may assume each operator role, by role (dev-deployer, staging-operator, prod-operator, readonly): IAM principal ARNs. A role not listed trusts this account (principals whose IAM policy allows sts:AssumeRole on it)."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "operator_require_mfa" {
+  description = "Require MFA to assume the operator roles (except roles with an external id)."
+  type        = bool
+  default     = true
+}
+
+variable "operator_external_ids" {
+  description = "Operator roles assumed by automation, by role: their trust requires this sts:ExternalId instead of MFA."
+  type        = map(string)
+  default     = {}
+}

@@ -132,7 +132,9 @@ def state_bucket(monkeypatch: pytest.MonkeyPatch) -> Any:
         import boto3
 
         s3 = boto3.client("s3", region_name="eu-central-1")
-        s3.create_bucket(Bucket="cart-service-tfstate-1", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        s3.create_bucket(
+            Bucket="cart-service-tfstate-1", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
         s3.put_bucket_versioning(Bucket="cart-service-tfstate-1", VersioningConfiguration={"Status": "Enabled"})
         yield s3
 
@@ -152,7 +154,9 @@ def test_backend_destroy_is_refused_while_an_environment_has_state(
     state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate", Body=_state(0))
     state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/qa/terraform.tfstate", Body=_state(3))
     with pytest.raises(SystemExit) as exc:
-        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"])
+        da.main(
+            ["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"]
+        )
     assert exc.value.code == da.REFUSED
     assert calls == [], "nothing may be destroyed when refused"
     # the refusal is about state in the bucket: 'qa' has no directory here and still blocks it
@@ -173,7 +177,9 @@ def test_backend_is_destroyed_once_all_state_is_empty(state_bucket: Any, monkeyp
         Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate.tflock", Body=b"{}"
     )
     assert (
-        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"])
+        da.main(
+            ["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"]
+        )
         == 0
     )
     assert calls == [(["destroy", "-auto-approve", "-input=false"], "backend")]

@@ -123,7 +123,9 @@ def test_published_contract_keys_match_the_control_plane_parser() -> None:
 def test_every_remote_state_is_encrypted_with_the_backend_key() -> None:
     """Every root with an S3 backend encrypts, locks with S3 lock files and is initialised from a backend.hcl that
     carries kms_key_id (terraform/backend.hcl.example, written from the backend root's backend_hcl output)."""
-    roots = sorted({p.parent for p in TF_DIR.rglob("*.tf") if 'backend "s3"' in p.read_text() and ".terraform" not in p.parts})
+    roots = sorted(
+        {p.parent for p in TF_DIR.rglob("*.tf") if 'backend "s3"' in p.read_text() and ".terraform" not in p.parts}
+    )
     assert {r.relative_to(TF_DIR).as_posix() for r in roots} == {
         "controlplane",
         *(f"environments/{e}" for e in ENVIRONMENTS),

@@ -32,3 +32,28 @@ run "root_plan" {
     error_message = "The nightly schedule exists exactly when the package has nightly_teardown."
   }
 }
+
+run "operator_roles_act_on_this_api" {
+  command = apply
+
+  assert {
+    condition = (
+      !contains(keys(module.app.function_names), "api_handler") ||
+      toset(keys(output.operator_role_arns)) == toset(["dev-deployer", "staging-operator", "prod-operator", "readonly"])
+    )
+    error_message = "With the API packaged, the four operator roles exist."
+  }
+
+  assert {
+    condition = (
+      !contains(keys(module.app.function_names), "api_handler") ||
+      contains(jsondecode(module.operator_roles.policies["dev-deployer"]).Statement[1].Resource, "${module.app.rest_api_execution_arn}/api/POST/environments/dev/deployments")
+    )
+    error_message = "The roles' ARNs name this API and its stage."
+  }
+
+  assert {
+    condition     = alltrue([for n in values(module.operator_roles.role_names) : startswith(n, "cart-operator-dev-")])
+    error_message = "Operator roles are cart-operator-<stage>-<role> (never cart-controlplane-*, which may publish notifications)."
+  }
+}
