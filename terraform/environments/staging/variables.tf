@@ -42,6 +42,8 @@ variable "cicd" {
     connection_arn       = optional(string)
     branch               = optional(string)
     controlplane_api_url = optional(string)
+    controlplane_package = optional(string)
+    approval             = optional(bool)
   })
   default = {}
 }

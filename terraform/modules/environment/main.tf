@@ -17,19 +17,25 @@ locals {
   image_project_name   = "${local.name}-image"
   artifact_bucket_name = "${local.name}-artifacts-${local.account_id}"
   runtime_log_prefix   = "/cart-service/${var.environment}/"
-  contract_parameter   = "/cart-service/${var.environment}/contract"
 
   s = var.settings
 
-  # Who may publish to the notification topic: the control plane's roles unless told otherwise.
-  notification_publishers = length(var.notification_publisher_arns) > 0 ? var.notification_publisher_arns : [
-    "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/cart-controlplane-*",
-  ]
+  # Who may publish to the notification topic: the control plane's roles unless told otherwise, and the pipeline
+  # when its approval stage announces itself there (its role's name is fixed: modules/cicd).
+  notification_publishers = concat(
+    length(var.notification_publisher_arns) > 0 ? var.notification_publisher_arns : [
+      "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/cart-controlplane-*",
+    ],
+    var.cicd.enabled && local.approval_required ? [
+      "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/${local.name}-codepipeline",
+    ] : [],
+  )
 
   # Which branch deploys to which tier (README "CI/CD"): dev follows develop; staging and prod follow main, prod
   # behind a manual approval.
-  default_branch  = { dev = "develop", staging = "main", prod = "main" }
-  pipeline_branch = coalesce(var.cicd.branch, local.default_branch[var.tier])
+  default_branch    = { dev = "develop", staging = "main", prod = "main" }
+  pipeline_branch   = coalesce(var.cicd.branch, local.default_branch[var.tier])
+  approval_required = coalesce(var.cicd.approval, var.tier == "prod")
 }
 
 module "kms" {
@@ -119,13 +125,12 @@ module "cloudwatch" {
 }
 
 module "iam" {
-  source                  = "../iam"
-  name                    = local.name
-  environment             = var.environment
-  ecr_repository_arn      = module.ecr.repository_arn
-  artifact_bucket_name    = local.artifact_bucket_name
-  kms_key_arn             = module.kms.key_arn
-  contract_parameter_name = local.contract_parameter
+  source               = "../iam"
+  name                 = local.name
+  environment          = var.environment
+  ecr_repository_arn   = module.ecr.repository_arn
+  artifact_bucket_name = local.artifact_bucket_name
+  kms_key_arn          = module.kms.key_arn
 }
 
 module "cicd" {
@@ -141,6 +146,9 @@ module "cicd" {
   codestar_connection_arn    = var.cicd.connection_arn
   branch                     = local.pipeline_branch
   controlplane_api_url       = var.cicd.controlplane_api_url
+  controlplane_package       = var.cicd.controlplane_package
+  approval_required          = local.approval_required
+  approval_topic_arn         = aws_sns_topic.notifications.arn
   artifact_bucket_name       = local.artifact_bucket_name
   image_project_name         = local.image_project_name
   codebuild_role_arn         = module.iam.codebuild_role_arn

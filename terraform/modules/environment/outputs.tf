@@ -97,3 +97,13 @@ output "fargate_spot_weight" {
   description = "FARGATE_SPOT weight of the cluster's default capacity provider strategy (0: on-demand only)."
   value       = local.s.fargate_spot ? 3 : 0
 }
+
+output "pipeline_approval" {
+  description = "Whether the pipeline waits for a manual approval before the hand-off (prod by default)."
+  value       = var.cicd.enabled ? local.approval_required : null
+}
+
+output "handoff_role_arn" {
+  description = "Role of the pipeline's HandOff project (this environment's deployment and operation routes of the control plane API only); null without CI/CD."
+  value       = module.cicd.handoff_role_arn
+}

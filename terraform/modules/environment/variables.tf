@@ -186,7 +186,10 @@ variable "cicd" {
       branch               branch whose pushes run the pipeline; "" (default) means the tier's: develop (dev), main
                            (staging, prod);
       controlplane_api_url the control plane's API (terraform/controlplane output api_url; required when enabled);
-    Further attributes (the hand-off's package, the approval) are described in the README.
+      controlplane_package pip requirement of the control plane's package, from which the hand-off installs cartctl
+                           (git+https://..., a wheel URL, name==version, or s3://bucket/key.whl; required when
+                           enabled);
+      approval             a manual approval stage before the hand-off; null (default) means on for the prod tier.
   EOT
   type = object({
     enabled              = optional(bool, false)
@@ -198,6 +201,8 @@ variable "cicd" {
     connection_arn       = optional(string, "")
     branch               = optional(string, "")
     controlplane_api_url = optional(string, "")
+    controlplane_package = optional(string, "")
+    approval             = optional(bool)
   })
   default  = {}
   nullable = false
@@ -254,6 +259,16 @@ variable "cicd" {
   validation {
     condition     = var.cicd.controlplane_api_url == "" || can(regex("^https://", var.cicd.controlplane_api_url))
     error_message = "cicd.controlplane_api_url must be empty or an https:// URL."
+  }
+
+  validation {
+    condition     = !var.cicd.enabled || var.cicd.controlplane_package != ""
+    error_message = "cicd.controlplane_package (pip requirement of the control plane's package) is required when cicd.enabled = true: the hand-off installs cartctl from it."
+  }
+
+  validation {
+    condition     = !startswith(var.cicd.controlplane_package, "s3://") || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", var.cicd.controlplane_package))
+    error_message = "An s3:// cicd.controlplane_package must be s3://<bucket>/<key>."
   }
 
   validation {

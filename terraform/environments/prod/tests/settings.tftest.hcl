@@ -75,6 +75,7 @@ run "prod_outputs_after_apply" {
       enabled              = true
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -96,6 +97,11 @@ run "prod_outputs_after_apply" {
   assert {
     condition     = output.codestar_connection_status == "PENDING" && startswith(output.codestar_connection_arn, "arn:aws:codestar-connections:")
     error_message = "A new connection is PENDING until authorized; its ARN is an output."
+  }
+
+  assert {
+    condition     = module.environment.pipeline_approval == true
+    error_message = "prod waits for a manual approval before the hand-off."
   }
 
   assert {

@@ -75,6 +75,7 @@ run "staging_outputs_after_apply" {
       enabled              = true
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 

@@ -91,6 +91,7 @@ run "cicd_creates_a_connection_with_a_generated_name" {
       enabled              = true
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -114,6 +115,7 @@ run "generated_connection_name_fits_32_characters" {
       enabled              = true
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -133,6 +135,7 @@ run "cicd_reuses_an_existing_connection" {
       connection_arn       = "arn:aws:codestar-connections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -154,6 +157,7 @@ run "cicd_needs_a_repository" {
     cicd = {
       enabled              = true
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -182,6 +186,7 @@ run "enterprise_provider_needs_a_host" {
       repository_id        = "example-org/cart-service"
       provider_type        = "GitHubEnterpriseServer"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -217,6 +222,7 @@ run "reuse_needs_an_arn" {
       create_connection    = false
       repository_id        = "example-org/cart-service"
       controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
@@ -326,4 +332,62 @@ run "notification_publishers_can_be_set" {
     ])
     error_message = "notification_publisher_arns replaces the default publishers."
   }
+}
+
+run "prod_tier_deploys_main_after_approval" {
+  command = plan
+
+  variables {
+    tier = "prod"
+    cicd = {
+      enabled              = true
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
+    }
+  }
+
+  assert {
+    condition     = output.pipeline_branch == "main" && output.pipeline_approval == true
+    error_message = "prod: pushes to main, then a manual approval before the hand-off."
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.notifications.statement :
+      s.sid == "ControlPlanePublishes" && anytrue([for c in s.condition : contains(c.values, "arn:aws:iam::123456789012:role/cart-service-qa-codepipeline")])
+    ])
+    error_message = "The pipeline may announce its approval on the notification topic."
+  }
+}
+
+run "dev_tier_deploys_develop_without_approval" {
+  command = plan
+
+  variables {
+    cicd = {
+      enabled              = true
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
+    }
+  }
+
+  assert {
+    condition     = output.pipeline_branch == "develop" && output.pipeline_approval == false
+    error_message = "dev: pushes to develop, no approval."
+  }
+}
+
+run "cicd_needs_the_controlplane_package" {
+  command = plan
+
+  variables {
+    cicd = {
+      enabled              = true
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+    }
+  }
+
+  expect_failures = [var.cicd]
 }
