@@ -29,6 +29,9 @@ module "controlplane" {
   nightly_teardown_function_arn = lookup(module.app.function_arns, var.nightly_teardown_function, "")
   ecr_push_enabled              = contains(local.packaged, var.ecr_push_function)
   ecr_push_function_arn         = lookup(module.app.function_arns, var.ecr_push_function, "")
+  # the asynchronously invoked handlers the package has: retries, maximum age, on-failure destination
+  async_functions = { for h in var.async_handlers : h => module.app.function_names[h] if contains(keys(module.app.function_names), h) }
+  alarm_email     = var.alarm_email
 }
 
 module "app" {

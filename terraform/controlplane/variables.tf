@@ -55,6 +55,18 @@ variable "ecr_push_function" {
   default     = "on_ecr_push"
 }
 
+variable "async_handlers" {
+  description = "Chalice functions invoked asynchronously by EventBridge (event handlers and schedules): those the package has get 2 retries, a 1-hour maximum event age and the failure queue as on-failure destination."
+  type        = list(string)
+  default     = ["on_ecr_push", "on_ecs_deployment", "on_codebuild_state", "nightly_teardown", "morning_restore", "teardown_reminder", "reconcile"]
+}
+
+variable "alarm_email" {
+  description = "Optional e-mail subscribed to the control plane's alarm topic (failed asynchronous handlers)."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Extra default tags."
   type        = map(string)

@@ -57,3 +57,23 @@ run "operator_roles_act_on_this_api" {
     error_message = "Operator roles are cart-operator-<stage>-<role> (never cart-controlplane-*, which may publish notifications)."
   }
 }
+
+run "async_handlers_fail_into_the_queue" {
+  command = apply
+
+  assert {
+    condition = toset(keys(module.controlplane.async_invoke_configs)) == toset([
+      for h in ["on_ecr_push", "on_ecs_deployment", "on_codebuild_state", "nightly_teardown", "morning_restore", "teardown_reminder", "reconcile"] :
+      h if contains(keys(module.app.function_names), h)
+    ])
+    error_message = "Every asynchronous handler the package has gets an invoke config."
+  }
+
+  assert {
+    condition = alltrue([for h, c in module.controlplane.async_invoke_configs :
+      c.function_name == "cart-controlplane-dev-${h}" && c.maximum_retry_attempts == 2 && c.maximum_event_age_in_seconds == 3600 &&
+      c.on_failure == module.controlplane.async_failures_queue_arn
+    ])
+    error_message = "cart-controlplane-<stage>-<handler>: 2 retries, 1 hour, failures to the queue."
+  }
+}

@@ -28,6 +28,9 @@ locals {
   insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/ecommerce-*"
   scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
 
+  # Rules whose targets Terraform owns: EventBridge may put their undeliverable events in the failure queue.
+  terraform_rule_arns = concat(aws_cloudwatch_event_rule.nightly_teardown[*].arn, aws_cloudwatch_event_rule.ecr_push[*].arn)
+
   # Every statemachines/<name>.asl.json becomes cart-controlplane-<stage>-<name> (provision, build, deploy, destroy
   # at least; teardown/restore and later ones come along without a change here).
   machines = toset([for f in fileset(var.state_machine_dir, "*.asl.json") : trimsuffix(f, ".asl.json")])
@@ -150,6 +153,14 @@ data "aws_iam_policy_document" "lambda" {
     sid       = "RegistryKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # On-failure destination of the asynchronously invoked handlers: Lambda delivers with the function's role. The
+  # queue is encrypted with var.kms_key_arn, which RegistryKey above already lets the role use.
+  statement {
+    sid       = "AsyncFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
   }
 
   statement {
@@ -415,6 +426,107 @@ resource "aws_sfn_state_machine" "this" {
   depends_on = [aws_iam_role_policy.states]
 }
 
+# ---------------------------------------------------------------- failures of the asynchronous handlers
+# The event handlers and schedules (on_ecr_push, on_ecs_deployment, on_codebuild_state, nightly_teardown,
+# morning_restore, teardown_reminder, reconcile) are invoked asynchronously by EventBridge. After Lambda's retries
+# their failed events land in this queue (and so do events EventBridge could not deliver to the rules' targets that
+# Terraform owns); an alarm fires while it holds any.
+
+resource "aws_sqs_queue" "async_failures" {
+  name                              = "${local.prefix}-async-failures"
+  message_retention_seconds         = 1209600 # 14 days, the most SQS keeps
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+  tags                              = var.tags
+}
+
+data "aws_iam_policy_document" "async_failures" {
+  dynamic "statement" {
+    for_each = length(local.terraform_rule_arns) > 0 ? [1] : []
+    content {
+      sid       = "UndeliverableEventsOfTheRules"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.async_failures.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = local.terraform_rule_arns
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.async_failures.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "async_failures" {
+  queue_url = aws_sqs_queue.async_failures.id
+  policy    = data.aws_iam_policy_document.async_failures.json
+}
+
+resource "aws_lambda_function_event_invoke_config" "async" {
+  for_each                     = var.async_functions
+  function_name                = each.value
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_failures.arn
+    }
+  }
+
+  # The role must be allowed to send before Lambda validates the destination.
+  depends_on = [aws_iam_role_policy.lambda]
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.prefix}-alarms"
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count     = var.alarm_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_metric_alarm" "async_failures" {
+  alarm_name          = "${local.prefix}-async-failures"
+  alarm_description   = "An event handler or schedule of the control plane failed after Lambda's retries: its event is in ${aws_sqs_queue.async_failures.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.async_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
 # ---------------------------------------------------------------- schedule and ECR push rule
 
 resource "aws_cloudwatch_event_rule" "nightly_teardown" {
@@ -430,6 +542,15 @@ resource "aws_cloudwatch_event_target" "nightly_teardown" {
   rule      = aws_cloudwatch_event_rule.nightly_teardown[0].name
   target_id = "nightly-teardown"
   arn       = var.nightly_teardown_function_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.async_failures.arn
+  }
 }
 
 resource "aws_lambda_permission" "nightly_teardown" {
@@ -462,6 +583,15 @@ resource "aws_cloudwatch_event_target" "ecr_push" {
   rule      = aws_cloudwatch_event_rule.ecr_push[0].name
   target_id = "ecr-push"
   arn       = var.ecr_push_function_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.async_failures.arn
+  }
 }
 
 resource "aws_lambda_permission" "ecr_push" {

@@ -149,3 +149,53 @@ run "no_rules_without_handlers" {
     error_message = "Rules exist only when their functions are packaged."
   }
 }
+
+run "async_failures_have_a_destination" {
+  command = apply
+
+  variables {
+    async_functions = {
+      on_ecr_push      = "cart-controlplane-dev-on_ecr_push"
+      nightly_teardown = "cart-controlplane-dev-nightly_teardown"
+    }
+    nightly_teardown_enabled      = true
+    nightly_teardown_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.async_failures.name == "cart-controlplane-dev-async-failures" &&
+      aws_sqs_queue.async_failures.message_retention_seconds == 1209600 &&
+      aws_sqs_queue.async_failures.kms_master_key_id == var.kms_key_arn
+    )
+    error_message = "The failure queue keeps 14 days and is encrypted with the control plane's key."
+  }
+
+  assert {
+    condition = alltrue([for k, c in aws_lambda_function_event_invoke_config.async :
+      c.function_name == var.async_functions[k] && c.maximum_retry_attempts == 2 && c.maximum_event_age_in_seconds == 3600 &&
+      c.destination_config[0].on_failure[0].destination == aws_sqs_queue.async_failures.arn
+    ]) && length(aws_lambda_function_event_invoke_config.async) == 2
+    error_message = "Each asynchronous function: 2 retries, 1 hour, on-failure destination the queue."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.async_failures.metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.async_failures.dimensions.QueueName == aws_sqs_queue.async_failures.name &&
+      aws_cloudwatch_metric_alarm.async_failures.threshold == 1 &&
+      contains(aws_cloudwatch_metric_alarm.async_failures.alarm_actions, aws_sns_topic.alarms.arn)
+    )
+    error_message = "An alarm fires as soon as the queue holds a visible message."
+  }
+
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.lambda.statement : contains(s.actions, "sqs:SendMessage") && contains(s.resources, aws_sqs_queue.async_failures.arn)])
+    error_message = "The Lambda role may send to the failure queue (Lambda delivers with it)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.nightly_teardown[0].dead_letter_config[0].arn == aws_sqs_queue.async_failures.arn
+    error_message = "Events EventBridge cannot deliver to Terraform's rules' targets land in the same queue."
+  }
+}
