@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of the terraform/ tree: the control plane package, fmt, init+validate of every root, terraform test,
-# checkov.
+# checkov, and parliament over every IAM policy document (tests/terraform/test_iam_lint.py).
 #
-#   terraform/scripts/check.sh [all|package|fmt|validate|test|checkov]...     (default: all)
+#   terraform/scripts/check.sh [all|package|fmt|validate|test|checkov|iam]...     (default: all)
 #
 # Offline (this machine, CI): the hashicorp/aws provider comes from the filesystem mirror /opt/tf-plugins through
 # terraform/.terraformrc.offline, chosen automatically when the mirror exists and TF_CLI_CONFIG_FILE is unset.
@@ -95,16 +95,24 @@ check_checkov() {
     --skip-path 'controlplane/build' --skip-path '\.terraform' --download-external-modules false
 }
 
+check_iam() {
+  # Renders every policy document offline (mocked applies + the real provider's aws_iam_policy_document) and lints
+  # each with parliament from .venv-tools; MEDIUM and above fail unless a reasoned #parliament:ignore is next to it.
+  step "parliament (IAM policy lint)"
+  (cd "$REPO_DIR" && "$PYTHON" -m pytest -q -p no:cacheprovider tests/terraform/test_iam_lint.py)
+}
+
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(all)
 for t in "${targets[@]}"; do
   case "$t" in
-    all) check_package; check_fmt; check_validate; check_test; check_checkov ;;
+    all) check_package; check_fmt; check_validate; check_test; check_checkov; check_iam ;;
     package) check_package ;;
     fmt) check_fmt ;;
     validate) check_validate ;;
     test) check_test ;;
     checkov) check_checkov ;;
+    iam) check_iam ;;
     *) echo "unknown check: $t"; exit 2 ;;
   esac
 done

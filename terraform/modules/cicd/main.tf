@@ -416,9 +416,14 @@ data "aws_iam_policy_document" "pipeline" {
   count = var.enable_cicd ? 1 : 0
 
   statement {
-    sid       = "UseTheConnection"
-    actions   = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
-    resources = [local.connection_arn]
+    sid     = "UseTheConnection"
+    actions = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
+    # A connection answers to both service prefixes (CodeStar Connections was renamed CodeConnections).
+    resources = distinct([
+      local.connection_arn,
+      replace(local.connection_arn, ":codestar-connections:", ":codeconnections:"),
+      replace(local.connection_arn, ":codeconnections:", ":codestar-connections:"),
+    ])
   }
 
   statement {
