@@ -31,7 +31,7 @@ export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
 ROOTS=(backend environments/dev environments/staging environments/prod controlplane)
 # Modules with their own *.tftest.hcl (tested as a root; validated through the roots above).
-TEST_MODULES=(modules/environment modules/cicd modules/controlplane modules/operator_roles)
+TEST_MODULES=(modules/alb modules/environment modules/cicd modules/controlplane modules/operator_roles)
 PYTHON="${PYTHON:-python3}"
 [[ -x "$REPO_DIR/.venv/bin/python" ]] && PYTHON="${PYTHON_OVERRIDE:-$REPO_DIR/.venv/bin/python}"
 

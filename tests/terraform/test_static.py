@@ -146,6 +146,38 @@ def test_one_default_region() -> None:
     assert not found, sorted(found)
 
 
+# What a running ECS service depends on, by file: replacing one of these must not break the service, so the new one is
+# created (and published in the contract) before the old one is deleted; a fixed name would collide, so they have a
+# generated one.
+CREATE_BEFORE_DESTROY = {
+    "modules/alb/main.tf": {"aws_lb_target_group.this": True, "aws_security_group.alb": True},
+    "modules/ecs/main.tf": {"aws_security_group.tasks": True},
+    "modules/vpc/main.tf": {"aws_subnet.private": False, "aws_route_table_association.private": False},
+}
+
+
+def _resource_block(text: str, address: str) -> str:
+    kind, name = address.split(".")
+    start = text.index(f'resource "{kind}" "{name}" {{')
+    depth = 0
+    for i in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start : i + 1]
+    raise AssertionError(address)
+
+
+def test_what_a_running_service_depends_on_is_created_before_destroyed() -> None:
+    for path, resources in CREATE_BEFORE_DESTROY.items():
+        text = (TF_DIR / path).read_text()
+        for address, generated_name in resources.items():
+            block = _resource_block(text, address)
+            assert re.search(r"lifecycle \{\s*create_before_destroy = true\s*\}", block), f"{path}: {address}"
+            if generated_name:
+                assert re.search(r"^\s*name_prefix\s*=", block, re.M), f"{path}: {address} needs name_prefix"
+                assert not re.search(r"^\s*name\s*=", block, re.M), f"{path}: {address} has a fixed name"
+
+
 def test_integration_marker_is_registered(pytestconfig: pytest.Config) -> None:
     assert any(m.startswith("terraform_integration") for m in pytestconfig.getini("markers"))
 
