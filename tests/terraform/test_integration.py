@@ -225,12 +225,12 @@ def run_controlplane_against(contract_env_endpoint: str, environment: str, contr
 # changed although the configuration converges on AWS:
 MOTO_DRIFT = {
     # CreateProject ignores a customer-managed encryptionKey and reports alias/aws/s3
-    ("module.cicd.aws_codebuild_project.image", "encryption_key"),
+    ("module.environment.module.cicd.aws_codebuild_project.image", "encryption_key"),
     # RedrivePolicy comes back re-serialised (whitespace / number types)
-    ("module.eventbridge.aws_sqs_queue.events", "redrive_policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue.events", "redrive_policy"),
     # SetQueueAttributes without Policy (the redrive update) wipes the queue policy
-    ("module.eventbridge.aws_sqs_queue_policy.events", "policy"),
-    ("module.eventbridge.aws_sqs_queue_policy.dlq", "policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue_policy.events", "policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue_policy.dlq", "policy"),
     # PutRestApi import does not keep binaryMediaTypes
     ("module.app.aws_api_gateway_rest_api.rest_api", "binary_media_types"),
 }
