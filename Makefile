@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 CHECKOV_VERSION := 3.3.30
+PARLIAMENT_VERSION := 1.6.4
 
 .PHONY: setup demo sandbox test test-fast lint typecheck terraform-check package clean
 
@@ -19,10 +20,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# checkov lives in its own venv so its dependencies cannot move the project's pins.
-$(TOOLS)/.installed:
+# checkov and parliament (IAM policy lint, tests/terraform/test_iam_lint.py) live in their own venv so their
+# dependencies cannot move the project's pins.
+$(TOOLS)/.installed: Makefile
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION) parliament==$(PARLIAMENT_VERSION)
 	touch $@
 
 ## The main job: the whole lifecycle in a fresh offline sandbox.

@@ -126,6 +126,45 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
+  # Every state object is SSE-KMS with this key: a PutObject that asks for another algorithm, another key, or no
+  # encryption header at all is refused (two statements: either mismatch denies). The roots send both headers
+  # because their backend config carries kms_key_id (backend_config output); Terraform sends them for the state and
+  # for the .tflock objects of use_lockfile.
+  statement {
+    sid       = "DenyStateWritesNotSseKms"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+  }
+
+  statement {
+    sid       = "DenyStateWritesWithAnotherKey"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [aws_kms_key.state.arn]
+    }
+  }
+
+  # AWS's recommended minimum-TLS statement (Deny s3:* below TLS 1.2).
+  #parliament:ignore=MISMATCHED_TYPE "s3:TlsVersion requires a value of type Numeric" parliament accepts integers only (^\d+$) as numbers; the TLS version is the decimal 1.2, as in AWS's documentation.
+  #parliament:ignore=UNKNOWN_CONDITION_FOR_ACTION "Unknown condition s3:TlsVersion for action" parliament expands s3:* to account-level actions that lack the key; this statement only names this bucket's ARNs, where every object and bucket action has it.
   statement {
     sid     = "DenyOutdatedTLS"
     effect  = "Deny"

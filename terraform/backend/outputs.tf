@@ -19,16 +19,31 @@ output "lock_table_name" {
 }
 
 output "kms_key_arn" {
-  description = "KMS key that encrypts the state objects (readers of state need kms:Decrypt on it)."
+  description = "KMS key that encrypts the state objects (kms_key_id of every root's backend; writers need kms:GenerateDataKey and kms:Decrypt, readers kms:Decrypt)."
   value       = aws_kms_key.state.arn
 }
 
 output "backend_config" {
-  description = "Ready-to-use backend settings for the roots (write them to a backend.hcl and pass -backend-config=backend.hcl)."
+  description = "The full backend settings of every root, kms_key_id included (the bucket refuses state written with another key)."
   value = {
     bucket       = aws_s3_bucket.state.bucket
     region       = var.region
+    kms_key_id   = aws_kms_key.state.arn
     encrypt      = true
     use_lockfile = true
   }
+}
+
+output "backend_hcl" {
+  description = "backend_config as a backend.hcl file: terraform output -raw backend_hcl > ../backend.hcl, then terraform init -backend-config=<path to it> in every root."
+  value       = <<-EOT
+    # Written from terraform/backend (terraform output -raw backend_hcl). Used by every root:
+    #   terraform init -backend-config=../../backend.hcl   (environments/<env>)
+    #   terraform init -backend-config=../backend.hcl      (controlplane)
+    bucket       = "${aws_s3_bucket.state.bucket}"
+    region       = "${var.region}"
+    kms_key_id   = "${aws_kms_key.state.arn}"
+    encrypt      = true
+    use_lockfile = true
+  EOT
 }

@@ -1,11 +1,11 @@
 variable "region" {
   description = "AWS region of the state bucket and lock table."
   type        = string
-  default     = "eu-west-1"
+  default     = "eu-central-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region must be an AWS region name such as eu-west-1."
+    error_message = "region must be an AWS region name such as eu-central-1."
   }
 }
 
@@ -35,7 +35,7 @@ variable "force_destroy" {
   description = <<-EOT
     Allow `terraform destroy` to delete the state bucket while it still holds objects (all state versions of every
     environment). OFF by default, on purpose: the state is the only record of what Terraform created. Turn it on
-    only for a throw-away setup, after every environment has been destroyed; terraform/scripts/destroy-all.sh
+    only for a throw-away setup, after every environment has been destroyed; terraform/scripts/destroy_all.py
     refuses to destroy the backend while any environment still has state, whatever this says.
   EOT
   type        = bool

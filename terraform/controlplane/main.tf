@@ -29,6 +29,9 @@ module "controlplane" {
   nightly_teardown_function_arn = lookup(module.app.function_arns, var.nightly_teardown_function, "")
   ecr_push_enabled              = contains(local.packaged, var.ecr_push_function)
   ecr_push_function_arn         = lookup(module.app.function_arns, var.ecr_push_function, "")
+  # the asynchronously invoked handlers the package has: retries, maximum age, on-failure destination
+  async_functions = { for h in var.async_handlers : h => module.app.function_names[h] if contains(keys(module.app.function_names), h) }
+  alarm_email     = var.alarm_email
 }
 
 module "app" {
@@ -41,4 +44,20 @@ module "app" {
     CONTRACT_PARAMETER_PREFIX = "/cart-service"
     POWERTOOLS_SERVICE_NAME   = "cart-controlplane"
   }
+}
+
+# Who may act on which environment through the API (modules/operator_roles, README "Operator roles"). The roles
+# exist once the package has the API (a stub package has none).
+module "operator_roles" {
+  source               = "../modules/operator_roles"
+  enabled              = contains(keys(module.app.function_names), "api_handler")
+  name_prefix          = "cart-operator-${var.stage}"
+  api_execution_arn    = coalesce(module.app.rest_api_execution_arn, "arn:aws:execute-api:${var.region}:000000000000:none")
+  api_stage            = var.api_stage
+  dev_environments     = var.dev_environments
+  staging_environments = var.staging_environments
+  prod_environments    = var.prod_environments
+  trusted_principals   = var.operator_principals
+  require_mfa          = var.operator_require_mfa
+  external_ids         = var.operator_external_ids
 }

@@ -32,3 +32,13 @@ output "ecr_push_rule_name" {
   description = "ECR push rule (null until the app has an on_ecr_push function)."
   value       = module.controlplane.ecr_push_rule_name
 }
+
+output "operator_role_arns" {
+  description = "Operator roles by name (dev-deployer, staging-operator, prod-operator, readonly): assume one to call the API."
+  value       = module.operator_roles.role_arns
+}
+
+output "async_failures_queue_url" {
+  description = "Queue holding the failed events of the asynchronous handlers (14 days; alarm cart-controlplane-<stage>-async-failures)."
+  value       = module.controlplane.async_failures_queue_url
+}

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.10.0"
+  required_version = ">= 1.11.0"
 
   required_providers {
     aws = {
@@ -8,7 +8,9 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket and region come from `terraform init -backend-config=...` (see README).
+  # Partial configuration: bucket, region and kms_key_id come from a backend.hcl written from the backend root's
+  # output (terraform/backend.hcl.example):  terraform init -backend-config=../backend.hcl
+  # State is SSE-KMS with the backend's key (the state bucket refuses any other PutObject).
   backend "s3" {
     key          = "controlplane/terraform.tfstate"
     encrypt      = true

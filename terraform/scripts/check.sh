@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Offline checks of the terraform/ tree: generated files, fmt, init+validate of every root, terraform test, checkov.
+# Offline checks of the terraform/ tree: the control plane package, fmt, init+validate of every root, terraform test,
+# checkov, and parliament over every IAM policy document (tests/terraform/test_iam_lint.py).
 #
-#   terraform/scripts/check.sh [all|generated|fmt|validate|test|checkov]...     (default: all)
+#   terraform/scripts/check.sh [all|package|fmt|validate|test|checkov|iam]...     (default: all)
 #
 # Offline (this machine, CI): the hashicorp/aws provider comes from the filesystem mirror /opt/tf-plugins through
 # terraform/.terraformrc.offline, chosen automatically when the mirror exists and TF_CLI_CONFIG_FILE is unset.
@@ -30,22 +31,15 @@ export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
 ROOTS=(backend environments/dev environments/staging environments/prod controlplane)
 # Modules with their own *.tftest.hcl (tested as a root; validated through the roots above).
-TEST_MODULES=(modules/controlplane)
+TEST_MODULES=(modules/alb modules/environment modules/cicd modules/controlplane modules/operator_roles)
 PYTHON="${PYTHON:-python3}"
 [[ -x "$REPO_DIR/.venv/bin/python" ]] && PYTHON="${PYTHON_OVERRIDE:-$REPO_DIR/.venv/bin/python}"
 
 step() { printf '\n== %s\n' "$*"; }
 
-check_generated() {
-  step "generated files"
-  "$PYTHON" "$TF_DIR/scripts/gen_env_variables.py" --check
-  for env in staging prod; do
-    cmp -s "$TF_DIR/environments/dev/main.tf" "$TF_DIR/environments/$env/main.tf" \
-      || { echo "environments/$env/main.tf differs from environments/dev/main.tf (they must be identical)"; exit 1; }
-    cmp -s "$TF_DIR/environments/dev/outputs.tf" "$TF_DIR/environments/$env/outputs.tf" \
-      || { echo "environments/$env/outputs.tf differs from environments/dev/outputs.tf"; exit 1; }
-  done
-  # The control plane root needs the packaged Chalice app (a stub when app.py is absent).
+check_package() {
+  # The control plane root needs the packaged Chalice app (a stub when app.py is absent); nothing else is generated.
+  step "control plane package"
   "$PYTHON" "$TF_DIR/scripts/package_controlplane.py" --allow-stub --quiet
   echo "ok"
 }
@@ -101,16 +95,24 @@ check_checkov() {
     --skip-path 'controlplane/build' --skip-path '\.terraform' --download-external-modules false
 }
 
+check_iam() {
+  # Renders every policy document offline (mocked applies + the real provider's aws_iam_policy_document) and lints
+  # each with parliament from .venv-tools; MEDIUM and above fail unless a reasoned #parliament:ignore is next to it.
+  step "parliament (IAM policy lint)"
+  (cd "$REPO_DIR" && "$PYTHON" -m pytest -q -p no:cacheprovider tests/terraform/test_iam_lint.py)
+}
+
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(all)
 for t in "${targets[@]}"; do
   case "$t" in
-    all) check_generated; check_fmt; check_validate; check_test; check_checkov ;;
-    generated) check_generated ;;
+    all) check_package; check_fmt; check_validate; check_test; check_checkov; check_iam ;;
+    package) check_package ;;
     fmt) check_fmt ;;
     validate) check_validate ;;
     test) check_test ;;
     checkov) check_checkov ;;
+    iam) check_iam ;;
     *) echo "unknown check: $t"; exit 2 ;;
   esac
 done

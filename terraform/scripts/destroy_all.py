@@ -12,9 +12,10 @@ resource. If one does — whatever the local directories say, including environm
 the script stops with exit code 3 and destroys nothing of the backend. Only then it removes the (now empty) state
 objects, all their versions and lock files, and runs `terraform destroy` in backend/.
 
-Bucket and region come from the backend root's outputs (or --bucket/--region). Boto3 honours AWS_ENDPOINT_URL /
-AWS_ENDPOINT_URL_S3 (the integration test points them at a local emulator). Terraform roots are initialised with
--backend-config=bucket/region unless --no-init (already initialised, e.g. with extra backend settings).
+Bucket, region and the state key come from the backend root's outputs (or --bucket/--region/--kms-key-id). Boto3
+honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 (the integration test points them at a local emulator). Terraform
+roots are initialised with -backend-config=bucket/region/kms_key_id (the state bucket refuses state written without
+that key) unless --no-init (already initialised, e.g. with extra backend settings).
 """
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--terraform-dir", type=pathlib.Path, default=TF_DIR)
     p.add_argument("--bucket", help="state bucket (default: backend output bucket_name)")
     p.add_argument("--region", help="state bucket region (default: backend output region)")
+    p.add_argument("--kms-key-id", help="state key ARN (default: backend output kms_key_arn)")
     p.add_argument("--only-backend", action="store_true", help="do not destroy stacks; destroy the backend if all state is empty")
     p.add_argument("--check", action="store_true", help="only report stacks with state (exit 3 if any)")
     p.add_argument("--no-init", action="store_true", help="roots are already initialised")
@@ -126,13 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     tf_dir: pathlib.Path = args.terraform_dir.resolve()
     backend = tf_dir / "backend"
 
-    bucket, region = args.bucket, args.region
-    if not bucket or not region:
+    bucket, region, kms_key_id = args.bucket, args.region, args.kms_key_id
+    if not bucket or not region or (not kms_key_id and not args.no_init and not args.check):
         outputs = json.loads(terraform(["output", "-json"], backend, capture=True) or "{}")
         if "bucket_name" not in outputs:
-            raise SystemExit("the backend has no outputs (never applied, or already destroyed); pass --bucket/--region")
+            raise SystemExit(
+                "the backend has no outputs (never applied, or already destroyed); pass --bucket/--region/--kms-key-id"
+            )
         bucket = bucket or outputs["bucket_name"]["value"]
         region = region or outputs["region"]["value"]
+        kms_key_id = kms_key_id or outputs.get("kms_key_arn", {}).get("value")
     s3 = s3_client(region)
 
     remaining = stacks_with_state(s3, bucket)
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise Refused(f"{key} holds {remaining[key]} resource(s) but no root directory here manages it")
             if not args.no_init:
                 terraform(["init", "-input=false", "-reconfigure", f"-backend-config=bucket={bucket}",
-                           f"-backend-config=region={region}"], root)
+                           f"-backend-config=region={region}", f"-backend-config=kms_key_id={kms_key_id}"], root)
             terraform(["destroy", "-auto-approve", "-input=false"], root)
         remaining = stacks_with_state(s3, bucket)
 

@@ -17,7 +17,7 @@ import boto3
 
 STAGE = "tf"
 ACCOUNT = "123456789012"  # moto's default account
-DEFAULT_REGION = "us-east-1"
+DEFAULT_REGION = "eu-central-1"
 
 
 def server_env(endpoint: str, region: str = DEFAULT_REGION) -> dict[str, str]:

@@ -30,7 +30,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 pytestmark = pytest.mark.terraform_integration
 
-REGION = "eu-west-1"
+REGION = "eu-central-1"
 ENV = "dev"
 # Provider endpoint keys -> every service the backend and an environment use.
 SERVICES = [
@@ -158,9 +158,10 @@ provider "aws" {{
     )
 
 
-def _backend_hcl(endpoint: str, bucket: str) -> str:
+def _backend_hcl(endpoint: str, bucket: str, kms_key_id: str) -> str:
     return f'''bucket                      = "{bucket}"
 region                      = "{REGION}"
+kms_key_id                  = "{kms_key_id}"
 access_key                  = "test"
 secret_key                  = "test"
 use_path_style              = true
@@ -224,12 +225,12 @@ def run_controlplane_against(contract_env_endpoint: str, environment: str, contr
 # changed although the configuration converges on AWS:
 MOTO_DRIFT = {
     # CreateProject ignores a customer-managed encryptionKey and reports alias/aws/s3
-    ("module.cicd.aws_codebuild_project.image", "encryption_key"),
+    ("module.environment.module.cicd.aws_codebuild_project.image", "encryption_key"),
     # RedrivePolicy comes back re-serialised (whitespace / number types)
-    ("module.eventbridge.aws_sqs_queue.events", "redrive_policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue.events", "redrive_policy"),
     # SetQueueAttributes without Policy (the redrive update) wipes the queue policy
-    ("module.eventbridge.aws_sqs_queue_policy.events", "policy"),
-    ("module.eventbridge.aws_sqs_queue_policy.dlq", "policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue_policy.events", "policy"),
+    ("module.environment.module.eventbridge.aws_sqs_queue_policy.dlq", "policy"),
     # PutRestApi import does not keep binaryMediaTypes
     ("module.app.aws_api_gateway_rest_api.rest_api", "binary_media_types"),
 }
@@ -308,7 +309,9 @@ def test_backend_and_dev_apply_refuse_and_destroy(
 
     # 2. dev environment, state in the bucket, S3-native locking
     dev = work / "environments" / ENV
-    (dev / "moto-backend.hcl").write_text(_backend_hcl(moto_endpoint, bucket))
+    # the backend's own output is the backend config (kms_key_id included); moto's endpoints are added to it
+    assert b_out["backend_config"]["value"]["kms_key_id"] == b_out["kms_key_arn"]["value"]
+    (dev / "moto-backend.hcl").write_text(_backend_hcl(moto_endpoint, bucket, b_out["kms_key_arn"]["value"]))
     tf(dev, "init", "-input=false", "-backend-config=moto-backend.hcl")
     tf(dev, "apply", "-auto-approve", "-input=false")
     out = {k: v["value"] for k, v in json.loads(tf(dev, "output", "-json").stdout).items()}
@@ -323,9 +326,11 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     assert out["dynamodb_table_name"] == "cart-service-dev-carts"
     # null outputs are left out of `terraform output -json`
     assert out.get("codestar_connection_arn") is None and out.get("codestar_connection_status") is None
-    assert out["nat_gateway_count"] == 1
+    assert out["cluster_name"] == "ecommerce-dev"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="environments/").get("Contents", [])]
     assert "environments/dev/terraform.tfstate" in keys
+    head = s3.head_object(Bucket=bucket, Key="environments/dev/terraform.tfstate")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == b_out["kms_key_arn"]["value"]
 
     # the published contract is the one the control plane reads
     raw = _boto("ssm", moto_endpoint).get_parameter(Name="/cart-service/dev/contract")["Parameter"]["Value"]
@@ -351,7 +356,8 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     from controlplane.domain.contract import parse_contract
 
     parsed = parse_contract(raw, ENV)
-    assert parsed.cluster_name == "cart-service-dev" and parsed.profile.fargate_spot is True
+    assert parsed.cluster_name == "ecommerce-dev" and parsed.service_name == "cart-service-dev"
+    assert parsed.profile.fargate_spot is True
 
     # 3. the control plane's provision and destroy against this environment (hook, wired by the control plane side)
     run_controlplane_against(moto_endpoint, ENV, contract)
@@ -380,8 +386,8 @@ def test_backend_and_dev_apply_refuse_and_destroy(
         fh.write(f"\n$ destroy_all.py\n{done.stdout}{done.stderr}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert not _boto("ecs", moto_endpoint).describe_clusters(clusters=["cart-service-dev"])["clusters"] or all(
-        c["status"] == "INACTIVE" for c in ecs.describe_clusters(clusters=["cart-service-dev"])["clusters"]
+    assert not _boto("ecs", moto_endpoint).describe_clusters(clusters=["ecommerce-dev"])["clusters"] or all(
+        c["status"] == "INACTIVE" for c in ecs.describe_clusters(clusters=["ecommerce-dev"])["clusters"]
     )
 
     elapsed = time.monotonic() - started

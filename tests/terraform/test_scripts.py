@@ -131,8 +131,10 @@ def state_bucket(monkeypatch: pytest.MonkeyPatch) -> Any:
     with mock_aws():
         import boto3
 
-        s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket="cart-service-tfstate-1", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3 = boto3.client("s3", region_name="eu-central-1")
+        s3.create_bucket(
+            Bucket="cart-service-tfstate-1", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
         s3.put_bucket_versioning(Bucket="cart-service-tfstate-1", VersioningConfiguration={"Status": "Enabled"})
         yield s3
 
@@ -152,7 +154,9 @@ def test_backend_destroy_is_refused_while_an_environment_has_state(
     state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate", Body=_state(0))
     state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/qa/terraform.tfstate", Body=_state(3))
     with pytest.raises(SystemExit) as exc:
-        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-west-1", "--only-backend", "--yes", "--no-init"])
+        da.main(
+            ["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"]
+        )
     assert exc.value.code == da.REFUSED
     assert calls == [], "nothing may be destroyed when refused"
     # the refusal is about state in the bucket: 'qa' has no directory here and still blocks it
@@ -173,7 +177,9 @@ def test_backend_is_destroyed_once_all_state_is_empty(state_bucket: Any, monkeyp
         Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate.tflock", Body=b"{}"
     )
     assert (
-        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-west-1", "--only-backend", "--yes", "--no-init"])
+        da.main(
+            ["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--only-backend", "--yes", "--no-init"]
+        )
         == 0
     )
     assert calls == [(["destroy", "-auto-approve", "-input=false"], "backend")]
@@ -185,7 +191,7 @@ def test_check_mode_reports_without_destroying(state_bucket: Any, monkeypatch: p
     da = _load("destroy_all")
     monkeypatch.setattr(da, "terraform", lambda *a, **k: pytest.fail("check mode must not run terraform"))
     state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="controlplane/terraform.tfstate", Body=_state(2))
-    assert da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-west-1", "--check"]) == da.REFUSED
+    assert da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--check"]) == da.REFUSED
     assert (
         da.order(
             [
@@ -196,3 +202,18 @@ def test_check_mode_reports_without_destroying(state_bucket: Any, monkeypatch: p
         )[0]
         == "controlplane/terraform.tfstate"
     )
+
+
+def test_roots_are_initialised_with_the_state_key(state_bucket: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """destroy_all initialises each root with kms_key_id: the state bucket refuses state written without it."""
+    da = _load("destroy_all")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(da, "terraform", lambda args, cwd, capture=False: calls.append(args) or "")
+    state_bucket.put_object(Bucket="cart-service-tfstate-1", Key="environments/dev/terraform.tfstate", Body=_state(2))
+    key = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    with pytest.raises(SystemExit) as exc:  # the fake terraform destroys nothing, so the backend stays: refused
+        da.main(["--bucket", "cart-service-tfstate-1", "--region", "eu-central-1", "--kms-key-id", key, "--yes"])
+    assert exc.value.code == da.REFUSED
+    init = next(c for c in calls if c[0] == "init")
+    assert f"-backend-config=kms_key_id={key}" in init and "-backend-config=region=eu-central-1" in init
+    assert ["destroy", "-auto-approve", "-input=false"] in calls

@@ -1,13 +1,16 @@
 """The offline checks of terraform/ (terraform/scripts/check.sh), one test per piece, so a failure names the piece:
-generated files, fmt, init + validate of every root, terraform test, checkov. Skipped only without a terraform binary.
+the control plane package, fmt, init + validate of every root, terraform test, checkov; and static rules of the tree
+(thin environment roots, a clean checkout validates, every state is KMS-encrypted, ...). Skipped only without a
+terraform binary.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
+import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -21,8 +24,8 @@ def _check(piece: str, env: dict[str, str]) -> None:
     assert proc.returncode == 0, f"check.sh {piece} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
 
 
-def test_generated_files_are_fresh(terraform_env: dict[str, str]) -> None:
-    _check("generated", terraform_env)
+def test_controlplane_package(terraform_env: dict[str, str]) -> None:
+    _check("package", terraform_env)
 
 
 def test_fmt(terraform_env: dict[str, str]) -> None:
@@ -71,8 +74,6 @@ def test_every_module_has_its_files() -> None:
 
 
 def test_every_variable_is_typed_and_described() -> None:
-    import re
-
     bad = []
     for path in TF_DIR.rglob("variables.tf"):
         if ".terraform" in path.parts or "build" in path.parts:
@@ -85,24 +86,6 @@ def test_every_variable_is_typed_and_described() -> None:
             if "description" not in block or "\n  type " not in block:
                 bad.append(f"{path.relative_to(TF_DIR)}: {m.group(1)}")
     assert not bad, bad
-
-
-def test_handoff_request_shape() -> None:
-    """The pipeline hand-off sends exactly what POST /environments/<env>/deployments accepts."""
-    sys.path.insert(0, str(TF_DIR / "scripts"))
-    try:
-        import pipeline_handoff
-    finally:
-        sys.path.pop(0)
-    url, body, headers = pipeline_handoff.build_request(
-        "https://api.example.invalid/api/",
-        "dev",
-        {"ImageURI": "1.dkr.ecr/cart-service-dev@sha256:" + "a" * 64},
-        "c0ffee" * 7,
-    )
-    assert url == "https://api.example.invalid/api/environments/dev/deployments"
-    assert set(__import__("json").loads(body)) == {"image_digest"}
-    assert headers["Idempotency-Key"].startswith("pipeline-")
 
 
 @pytest.mark.skipif(not (REPO / "controlplane").is_dir(), reason="control plane package not present")
@@ -118,6 +101,83 @@ def test_published_contract_keys_match_the_control_plane_parser() -> None:
     assert not missing, f"modules/contract does not publish {missing}"
 
 
+def test_every_remote_state_is_encrypted_with_the_backend_key() -> None:
+    """Every root with an S3 backend encrypts, locks with S3 lock files and is initialised from a backend.hcl that
+    carries kms_key_id (terraform/backend.hcl.example, written from the backend root's backend_hcl output)."""
+    roots = sorted(
+        {p.parent for p in TF_DIR.rglob("*.tf") if 'backend "s3"' in p.read_text() and ".terraform" not in p.parts}
+    )
+    assert {r.relative_to(TF_DIR).as_posix() for r in roots} == {
+        "controlplane",
+        *(f"environments/{e}" for e in ENVIRONMENTS),
+    }
+    for root in roots:
+        text = "\n".join(p.read_text() for p in root.glob("*.tf"))
+        block = re.search(r'backend "s3" \{(.*?)\n  \}', text, re.S)
+        assert block, root
+        assert re.search(r"^\s*encrypt\s*=\s*true$", block.group(1), re.M), f"{root}: encrypt = true"
+        assert re.search(r"^\s*use_lockfile\s*=\s*true$", block.group(1), re.M), f"{root}: use_lockfile = true"
+        assert "kms_key_id" in text and "-backend-config=" in text and "backend.hcl" in text, (
+            f"{root}: the backend block must say that kms_key_id comes from backend.hcl"
+        )
+    example = (TF_DIR / "backend.hcl.example").read_text()
+    assert re.search(r'^kms_key_id\s*=\s*"arn:aws:kms:[a-z0-9-]+:\d{12}:key/', example, re.M), "backend.hcl.example"
+    assert re.search(r'^region\s*=\s*"eu-central-1"$', example, re.M)
+    outputs = (TF_DIR / "backend" / "outputs.tf").read_text()
+    assert re.search(r"kms_key_id\s*=\s*aws_kms_key\.state\.arn", outputs), "backend_config must carry kms_key_id"
+
+
+def test_one_default_region() -> None:
+    """eu-central-1 is the only region the Terraform code, its examples, docs and tests default to."""
+    files = [
+        p
+        for p in [*TF_DIR.rglob("*"), *(REPO / "tests" / "terraform").glob("*.py")]
+        if p.is_file() and ".terraform" not in p.parts and "build" not in p.parts and p.suffix != ".zip"
+    ]
+    regions = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast)-\d\b")
+    # scripts/package_controlplane.py only needs some region to run `chalice package`; it is not a default of ours.
+    found = {
+        f"{p.relative_to(REPO)}: {m}"
+        for p in files
+        if p.name != "package_controlplane.py"
+        for m in regions.findall(p.read_text(errors="ignore"))
+        if m != "eu-central-1"
+    }
+    assert not found, sorted(found)
+
+
+# What a running ECS service depends on, by file: replacing one of these must not break the service, so the new one is
+# created (and published in the contract) before the old one is deleted; a fixed name would collide, so they have a
+# generated one.
+CREATE_BEFORE_DESTROY = {
+    "modules/alb/main.tf": {"aws_lb_target_group.this": True, "aws_security_group.alb": True},
+    "modules/ecs/main.tf": {"aws_security_group.tasks": True},
+    "modules/vpc/main.tf": {"aws_subnet.private": False, "aws_route_table_association.private": False},
+}
+
+
+def _resource_block(text: str, address: str) -> str:
+    kind, name = address.split(".")
+    start = text.index(f'resource "{kind}" "{name}" {{')
+    depth = 0
+    for i in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start : i + 1]
+    raise AssertionError(address)
+
+
+def test_what_a_running_service_depends_on_is_created_before_destroyed() -> None:
+    for path, resources in CREATE_BEFORE_DESTROY.items():
+        text = (TF_DIR / path).read_text()
+        for address, generated_name in resources.items():
+            block = _resource_block(text, address)
+            assert re.search(r"lifecycle \{\s*create_before_destroy = true\s*\}", block), f"{path}: {address}"
+            if generated_name:
+                assert re.search(r"^\s*name_prefix\s*=", block, re.M), f"{path}: {address} needs name_prefix"
+                assert not re.search(r"^\s*name\s*=", block, re.M), f"{path}: {address} has a fixed name"
+
+
 def test_integration_marker_is_registered(pytestconfig: pytest.Config) -> None:
     assert any(m.startswith("terraform_integration") for m in pytestconfig.getini("markers"))
 
@@ -126,17 +186,72 @@ if shutil.which("bash") is None:  # pragma: no cover
     pytest.skip("bash is required for terraform/scripts/check.sh", allow_module_level=True)
 
 
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def settings_row(env: str) -> dict[str, object]:
+    """The settings block of environments/<env>/main.tf (one `key = value` per line), as Python values."""
+    text = (TF_DIR / "environments" / env / "main.tf").read_text()
+    block = re.search(r"\n  settings = \{\n(.*?)\n  \}", text, re.S)
+    assert block, f"environments/{env}/main.tf has no settings block"
+    row: dict[str, object] = {}
+    for line in block.group(1).splitlines():
+        key, _, value = line.split("#", 1)[0].partition("=")
+        value = value.strip()
+        row[key.strip()] = (
+            value == "true" if value in ("true", "false") else value.strip('"') if value.startswith('"') else int(value)
+        )
+    return row
+
+
 @pytest.mark.skipif(not (REPO / "controlplane").is_dir(), reason="control plane package not present")
 def test_settings_table_agrees_with_the_control_plane() -> None:
-    """terraform/scripts/gen_env_variables.py (the table Terraform publishes) == controlplane tier_profile()."""
-    sys.path.insert(0, str(TF_DIR / "scripts"))
-    try:
-        import gen_env_variables
-    finally:
-        sys.path.pop(0)
+    """The rows the roots publish (environments/<env>/main.tf) == the control plane's tier_profile()."""
     from controlplane.domain.contract import tier_profile
 
-    for tier, row in gen_env_variables.ROWS.items():
-        profile = tier_profile(tier)
+    for tier in ENVIRONMENTS:
+        row, profile = settings_row(tier), tier_profile(tier)
         for key in ("desired_count", "min_count", "max_count", "autoscaling", "fargate_spot", "cpu_target_percent"):
             assert row[key] == getattr(profile, key), (tier, key)
+
+
+def test_settings_table_rows() -> None:
+    """The table of terraform/README.md and docs/contract.md, as the roots hold it."""
+    dev, staging, prod = (settings_row(e) for e in ENVIRONMENTS)
+    assert (dev["nat_gateway"], staging["nat_gateway"], prod["nat_gateway"]) == ("single", "single", "per_az")
+    assert [(r["desired_count"], r["min_count"], r["max_count"]) for r in (dev, staging, prod)] == [
+        (1, 1, 1),
+        (2, 2, 4),
+        (3, 3, 10),
+    ]
+    assert (dev["dynamodb"], staging["dynamodb"], prod["dynamodb"]) == ("on-demand", "on-demand", "provisioned")
+    assert (dev["autoscaling"], staging["autoscaling"], prod["autoscaling"]) == (False, True, True)
+    assert (dev["fargate_spot"], staging["fargate_spot"], prod["fargate_spot"]) == (True, False, False)
+
+
+def test_environment_roots_are_thin() -> None:
+    """An environment root holds its values, its backend and pass-throughs: no resource, data source or other module."""
+    for env in ENVIRONMENTS:
+        root = TF_DIR / "environments" / env
+        text = "\n".join(p.read_text() for p in sorted(root.glob("*.tf")))
+        blocks = re.findall(r'^(resource|data|module|locals)\b\s*"?([^"\s{]*)', text, re.M)
+        assert blocks == [("module", "environment")], f"environments/{env}: {blocks}"
+        assert 'source = "../../modules/environment"' in text
+        assert f'key          = "environments/{env}/terraform.tfstate"' in text
+
+
+def test_roots_validate_from_a_clean_checkout(terraform_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+    """`terraform init -backend=false && terraform validate` of the backend and every environment, on the tracked
+    files only (what a fresh clone has: no generated file, no .terraform)."""
+    listed = subprocess.run(["git", "ls-files", "terraform"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in listed.stdout.splitlines():
+        dest = tmp_path / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, dest)
+    for root in ("backend", *(f"environments/{e}" for e in ENVIRONMENTS)):
+        cwd = tmp_path / "terraform" / root
+        for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            proc = subprocess.run(["terraform", *args], cwd=cwd, env=terraform_env, capture_output=True, text=True)
+            assert proc.returncode == 0, f"{root}: terraform {args[0]}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

@@ -61,6 +61,48 @@ run "defaults_protect_the_state" {
   }
 }
 
+# The key's ARN is known after apply (mocked): the policy and the outputs name it.
+run "state_is_written_with_the_backend_key_only" {
+  command = apply
+
+  assert {
+    condition     = output.backend_config.kms_key_id == aws_kms_key.state.arn && output.kms_key_arn == aws_kms_key.state.arn
+    error_message = "backend_config must carry kms_key_id = the state key's ARN."
+  }
+
+  assert {
+    condition     = strcontains(output.backend_hcl, "kms_key_id   = \"${aws_kms_key.state.arn}\"") && strcontains(output.backend_hcl, "use_lockfile = true")
+    error_message = "backend_hcl must be a complete backend.hcl, kms_key_id included."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.bucket.statement : s
+      if s.effect == "Deny" && tolist(s.actions) == tolist(["s3:PutObject"]) && contains(s.resources, "${aws_s3_bucket.state.arn}/*") &&
+      length(s.condition) == 1 && anytrue([for c in s.condition :
+        c.test == "StringNotEquals" && c.variable == "s3:x-amz-server-side-encryption" && tolist(c.values) == tolist(["aws:kms"])
+      ])
+    ]) != null
+    error_message = "The bucket policy must deny PutObject that is not SSE-KMS (its own statement)."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.bucket.statement : s
+      if s.effect == "Deny" && tolist(s.actions) == tolist(["s3:PutObject"]) && contains(s.resources, "${aws_s3_bucket.state.arn}/*") &&
+      length(s.condition) == 1 && anytrue([for c in s.condition :
+        c.test == "StringNotEquals" && c.variable == "s3:x-amz-server-side-encryption-aws-kms-key-id" && tolist(c.values) == tolist([aws_kms_key.state.arn])
+      ])
+    ]) != null
+    error_message = "The bucket policy must deny PutObject with any key but the state key (its own statement)."
+  }
+
+  assert {
+    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.state.rule : r.apply_server_side_encryption_by_default[0].kms_master_key_id]) == aws_kms_key.state.arn
+    error_message = "The bucket's default encryption is the same key."
+  }
+}
+
 run "force_destroy_is_explicit" {
   command = plan
 

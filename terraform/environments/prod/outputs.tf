@@ -1,69 +1,54 @@
 output "alb_dns_name" {
   description = "Public DNS name of the environment's load balancer."
-  value       = module.alb.alb_dns_name
+  value       = module.environment.alb_dns_name
 }
 
 output "ecr_repository_url" {
   description = "Image repository URL (docker push target)."
-  value       = module.ecr.repository_url
+  value       = module.environment.ecr_repository_url
 }
 
 output "dynamodb_table_name" {
   description = "Cart data table."
-  value       = module.dynamodb.table_name
+  value       = module.environment.dynamodb_table_name
+}
+
+output "notification_topic_arn" {
+  description = "SNS topic of the environment's operation notifications (cart-service-<env>-notifications)."
+  value       = module.environment.notification_topic_arn
 }
 
 output "codestar_connection_status" {
-  description = "PENDING until the connection is authorized once in the console, then AVAILABLE; null when enable_cicd = false."
-  value       = module.cicd.codestar_connection_status
+  description = "PENDING until the connection is authorized once in the console, then AVAILABLE; null without CI/CD."
+  value       = module.environment.codestar_connection_status
 }
 
 output "codestar_connection_arn" {
-  description = "Connection used by the pipeline (created or reused); null when enable_cicd = false."
-  value       = module.cicd.codestar_connection_arn
+  description = "Connection used by the pipeline (created or reused); null without CI/CD."
+  value       = module.environment.codestar_connection_arn
 }
 
 output "codestar_connection_name" {
-  description = "Name of the connection created by this root (null when reused or disabled)."
-  value       = module.cicd.codestar_connection_name
+  description = "Name of the connection created here (null when reused or without CI/CD)."
+  value       = module.environment.codestar_connection_name
 }
 
 output "pipeline_name" {
-  description = "CodePipeline of the environment; null when enable_cicd = false."
-  value       = module.cicd.pipeline_name
+  description = "CodePipeline of the environment; null without CI/CD."
+  value       = module.environment.pipeline_name
 }
 
 output "cluster_name" {
   description = "ECS cluster."
-  value       = module.ecs.cluster_name
-}
-
-output "target_group_arn" {
-  description = "Target group the control plane attaches the service to."
-  value       = module.alb.target_group_arn
-}
-
-output "image_project_name" {
-  description = "CodeBuild project the control plane's build starts."
-  value       = module.cicd.image_project_name
+  value       = module.environment.cluster_name
 }
 
 output "contract_parameter_name" {
   description = "SSM parameter holding the environment contract (docs/contract.md)."
-  value       = module.contract.parameter_name
+  value       = module.environment.contract_parameter_name
 }
 
 output "contract" {
   description = "The published contract document."
-  value       = module.contract.document
-}
-
-output "nat_gateway_count" {
-  description = "NAT gateways of the VPC (settings table: single or one per AZ)."
-  value       = length(module.vpc.nat_gateway_ids)
-}
-
-output "settings" {
-  description = "The settings-table row this environment was built with."
-  value       = var.settings
+  value       = module.environment.contract
 }

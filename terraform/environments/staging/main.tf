@@ -1,177 +1,29 @@
-# One environment of the cart service: the base Terraform owns (docs/contract.md). This file is identical in every
-# environment (tests/terraform checks it); what differs lives in variables.tf (the settings table row) only.
+# The staging environment: its row of the settings table (docs/contract.md) and its state (versions.tf). Everything
+# else is modules/environment, shared by dev, staging and prod.
 
-data "aws_caller_identity" "current" {}
+module "environment" {
+  source = "../../modules/environment"
 
-locals {
-  name       = "cart-service-${var.environment}"
-  account_id = data.aws_caller_identity.current.account_id
+  environment = "staging"
+  tier        = "staging"
+  vpc_cidr    = "10.20.0.0/16"
 
-  table_name           = "${local.name}-carts"
-  image_project_name   = "${local.name}-image"
-  artifact_bucket_name = "${local.name}-artifacts-${local.account_id}"
-  runtime_log_prefix   = "/cart-service/${var.environment}/"
-  contract_parameter   = "/cart-service/${var.environment}/contract"
-
-  s = var.settings
-}
-
-module "kms" {
-  source      = "../../modules/kms"
-  name        = local.name
-  environment = var.environment
-}
-
-module "vpc" {
-  source                  = "../../modules/vpc"
-  name                    = local.name
-  environment             = var.environment
-  cidr_block              = var.vpc_cidr
-  az_count                = 2
-  nat_gateway_mode        = local.s.nat_gateway
-  flow_log_retention_days = local.s.log_retention_days
-  kms_key_arn             = module.kms.key_arn
-}
-
-module "alb" {
-  source              = "../../modules/alb"
-  name                = local.name
-  environment         = var.environment
-  vpc_id              = module.vpc.vpc_id
-  vpc_cidr_block      = module.vpc.vpc_cidr_block
-  public_subnet_ids   = module.vpc.public_subnet_ids
-  container_port      = var.container_port
-  certificate_arn     = var.certificate_arn
-  deletion_protection = local.s.deletion_protection
-}
-
-module "ecr" {
-  source       = "../../modules/ecr"
-  name         = local.name
-  environment  = var.environment
-  kms_key_arn  = module.kms.key_arn
-  force_delete = !local.s.deletion_protection
-}
-
-module "dynamodb" {
-  source              = "../../modules/dynamodb"
-  name                = local.name
-  environment         = var.environment
-  table_name          = local.table_name
-  billing_mode        = local.s.dynamodb == "provisioned" ? "PROVISIONED" : "PAY_PER_REQUEST"
-  autoscaling         = local.s.dynamodb == "provisioned" && local.s.autoscaling
-  capacity            = var.dynamodb_capacity
-  deletion_protection = local.s.deletion_protection
-  kms_key_arn         = module.kms.key_arn
-}
-
-module "eventbridge" {
-  source      = "../../modules/eventbridge"
-  name        = local.name
-  environment = var.environment
-  kms_key_arn = module.kms.key_arn
-}
-
-module "ecs" {
-  source                   = "../../modules/ecs"
-  name                     = local.name
-  environment              = var.environment
-  vpc_id                   = module.vpc.vpc_id
-  alb_security_group_id    = module.alb.security_group_id
-  container_port           = var.container_port
-  fargate_spot_weight      = local.s.fargate_spot ? 3 : 0
-  ecr_repository_arn       = module.ecr.repository_arn
-  data_table_arn           = module.dynamodb.table_arn
-  event_bus_arn            = module.eventbridge.bus_arn
-  kms_key_arn              = module.kms.key_arn
-  runtime_log_group_prefix = local.runtime_log_prefix
-  exec_log_retention_days  = local.s.log_retention_days
-}
-
-module "cloudwatch" {
-  source                  = "../../modules/cloudwatch"
-  name                    = local.name
-  environment             = var.environment
-  alb_arn_suffix          = module.alb.alb_arn_suffix
-  target_group_arn_suffix = module.alb.target_group_arn_suffix
-  cluster_name            = module.ecs.cluster_name
-  service_name            = local.name
-  dlq_name                = module.eventbridge.dlq_name
-  kms_key_arn             = module.kms.key_arn
-  alarm_email             = var.alarm_email
-}
-
-module "iam" {
-  source                  = "../../modules/iam"
-  name                    = local.name
-  environment             = var.environment
-  ecr_repository_arn      = module.ecr.repository_arn
-  artifact_bucket_name    = local.artifact_bucket_name
-  kms_key_arn             = module.kms.key_arn
-  contract_parameter_name = local.contract_parameter
-}
-
-module "cicd" {
-  source                     = "../../modules/cicd"
-  name                       = local.name
-  environment                = var.environment
-  enable_cicd                = var.enable_cicd
-  create_codestar_connection = var.create_codestar_connection
-  codestar_provider_type     = var.codestar_provider_type
-  repository_id              = var.repository_id
-  codestar_connection_name   = var.codestar_connection_name
-  codestar_host_arn          = var.codestar_host_arn
-  codestar_connection_arn    = var.codestar_connection_arn
-  branch                     = var.pipeline_branch
-  controlplane_api_url       = var.controlplane_api_url
-  artifact_bucket_name       = local.artifact_bucket_name
-  image_project_name         = local.image_project_name
-  codebuild_role_arn         = module.iam.codebuild_role_arn
-  ecr_repository_url         = module.ecr.repository_url
-  kms_key_arn                = module.kms.key_arn
-  build_log_retention_days   = local.s.log_retention_days
-}
-
-module "contract" {
-  source      = "../../modules/contract"
-  environment = var.environment
-  tier        = var.tier
-
-  base = {
-    cluster_name           = module.ecs.cluster_name
-    service_name           = local.name
-    task_family            = local.name
-    container_name         = "cart"
-    container_port         = var.container_port
-    task_cpu               = local.s.task_cpu
-    task_memory            = local.s.task_memory
-    subnet_ids             = module.vpc.private_subnet_ids
-    security_group_ids     = [module.ecs.task_security_group_id]
-    assign_public_ip       = false
-    target_group_arn       = module.alb.target_group_arn
-    ecr_repository_name    = module.ecr.repository_name
-    data_table_name        = module.dynamodb.table_name
-    codebuild_project_name = module.cicd.image_project_name
-    execution_role_arn     = module.ecs.execution_role_arn
-    task_role_arn          = module.ecs.task_role_arn
-    log_group_name         = "${local.runtime_log_prefix}app"
-    log_retention_days     = local.s.log_retention_days
+  settings = {
+    nat_gateway         = "single" # dev's cost lever: one NAT gateway
+    desired_count       = 2
+    min_count           = 2
+    max_count           = 4
+    dynamodb            = "on-demand"
+    autoscaling         = true
+    fargate_spot        = false # prod's shape: on-demand Fargate
+    cpu_target_percent  = 60
+    task_cpu            = "256"
+    task_memory         = "512"
+    log_retention_days  = 30
+    deletion_protection = false
   }
 
-  extra = {
-    alarm_names         = module.cloudwatch.rollback_alarm_names
-    event_bus_name      = module.eventbridge.bus_name
-    build_source_bucket = module.cicd.artifact_bucket_name
-    build_source_key    = "source/cart-service.zip"
-    alb_dns_name        = module.alb.alb_dns_name
-  }
-
-  profile = {
-    desired_count      = local.s.desired_count
-    min_count          = local.s.min_count
-    max_count          = local.s.max_count
-    autoscaling        = local.s.autoscaling
-    fargate_spot       = local.s.fargate_spot
-    cpu_target_percent = local.s.cpu_target_percent
-  }
+  certificate_arn = var.certificate_arn
+  alarm_email     = var.alarm_email
+  cicd            = var.cicd
 }

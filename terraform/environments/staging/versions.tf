@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.10.0"
+  required_version = ">= 1.11.0"
 
   required_providers {
     aws = {
@@ -8,8 +8,10 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket and region come from `terraform init -backend-config=...` (see README).
-  # State locking uses S3 lock files (use_lockfile, Terraform >= 1.10), not the legacy DynamoDB table.
+  # Partial configuration: bucket, region and kms_key_id come from a backend.hcl written from the backend root's
+  # output (terraform/backend.hcl.example):  terraform init -backend-config=../../backend.hcl
+  # State is SSE-KMS with the backend's key (the state bucket refuses any other PutObject); locking uses S3 lock
+  # files (use_lockfile), not the legacy DynamoDB table.
   backend "s3" {
     key          = "environments/staging/terraform.tfstate"
     encrypt      = true
@@ -22,7 +24,7 @@ provider "aws" {
 
   default_tags {
     tags = merge(var.tags, {
-      "cart:environment" = var.environment
+      "cart:environment" = "staging"
       "cart:managed-by"  = "terraform"
     })
   }

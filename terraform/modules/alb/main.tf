@@ -5,9 +5,12 @@ locals {
   https = var.certificate_arn != ""
 }
 
+# Replacements of what a running service depends on (this security group, the target group) are
+# create-before-destroy: the new one exists and is wired in (listener, ALB, contract) before the old one goes, so the
+# old one's deletion is the only step that can wait for the service. Generated names (name_prefix) let both exist.
 resource "aws_security_group" "alb" {
   #checkov:skip=CKV_AWS_260:This is the public entry point of the shop; port 80 redirects to HTTPS when a certificate is set. ingress_cidr_blocks narrows it.
-  name        = "${var.name}-alb"
+  name_prefix = "${var.name}-alb-"
   description = "ALB of ${var.name}: clients in, container port out to the VPC"
   vpc_id      = var.vpc_id
 
@@ -36,6 +39,10 @@ resource "aws_security_group" "alb" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-alb" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lb" "this" {
@@ -64,7 +71,9 @@ resource "aws_lb" "this" {
 
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS terminates at the ALB; ALB-to-task traffic stays inside the VPC on the container port.
-  name                 = "cart-${var.environment}-tg"
+  # A target group name is at most 32 characters and a prefix at most 6: "cart-" plus a generated suffix; the tag
+  # Name keeps cart-<env>-tg for people.
+  name_prefix          = "cart-"
   port                 = var.container_port
   protocol             = "HTTP"
   target_type          = "ip"
@@ -81,7 +90,11 @@ resource "aws_lb_target_group" "this" {
     unhealthy_threshold = 3
   }
 
-  tags = var.tags
+  tags = merge(var.tags, { Name = "cart-${var.environment}-tg" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lb_listener" "http" {

@@ -2,8 +2,9 @@
 #  Always: the artifact bucket and the image CodeBuild project `cart-service-<env>-image` (the control plane's
 #          build state machine starts it; contract: codebuild_project_name).
 #  enable_cicd: a CodeStar connection (new, PENDING until authorized once in the console, or reused), and a V2
-#          CodePipeline triggered by pushes to `develop`: Source -> Build (image built, tested, pushed to ECR) ->
-#          HandOff (CodeBuild POSTs /environments/<env>/deployments to the control plane API with SigV4).
+#          CodePipeline triggered by pushes to `branch`: Source -> Build (image built, tested, pushed to ECR) ->
+#          [Approve (manual, approval_required)] -> HandOff (CodeBuild runs `cartctl deploy <env> --digest ... --wait`
+#          against the control plane API with SigV4 and fails when the deploy does not succeed).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -14,10 +15,10 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  # AWS caps connection names at 32 characters; the documented default name is longer for every environment, so
-  # the compact form is used when it does not fit (README "Connection name").
-  requested_connection_name = coalesce(var.codestar_connection_name, "ecommerce-cart-service-${var.environment}-connection")
-  connection_name           = length(local.requested_connection_name) <= 32 ? local.requested_connection_name : "ecom-cart-service-${var.environment}-conn"
+  # AWS caps connection names at 32 characters. "" generates cart-service-<env>, or cart-<env> when that would not
+  # fit (environment names are at most 21 characters, so cart-<env> always does). README "Connection name".
+  generated_connection_name = length("cart-service-${var.environment}") <= 32 ? "cart-service-${var.environment}" : "cart-${var.environment}"
+  connection_name           = var.codestar_connection_name != "" ? var.codestar_connection_name : local.generated_connection_name
 
   enterprise        = contains(["GitHubEnterpriseServer", "GitLabSelfManaged"], var.codestar_provider_type)
   create_connection = var.enable_cicd && var.create_codestar_connection
@@ -26,6 +27,16 @@ locals {
   connection_status = local.create_connection ? aws_codestarconnections_connection.this[0].connection_status : (local.reuse_connection ? data.aws_codestarconnections_connection.existing[0].connection_status : null)
 
   source_key = "source/cart-service.zip"
+
+  # The control plane's API, from its URL https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/: the hand-off
+  # role may invoke this environment's routes of that API only. Another URL form (a custom domain) or none yet:
+  # any API id and stage of this account and region, still only these routes.
+  api_url_parts = try(regex("^https://([a-z0-9]+)\\.execute-api\\.[a-z0-9-]+\\.amazonaws\\.com(?:\\.cn)?/([^/]+)", var.controlplane_api_url), ["*", "*"])
+  api_routes    = "arn:${local.partition}:execute-api:${local.region}:${local.account_id}:${local.api_url_parts[0]}/${local.api_url_parts[1]}"
+
+  # pip requirement of the control plane's package (it installs cartctl); s3://bucket/key is copied first.
+  package_from_s3 = startswith(var.controlplane_package, "s3://")
+  package_object  = local.package_from_s3 ? "arn:${local.partition}:s3:::${trimprefix(var.controlplane_package, "s3://")}" : null
 }
 
 # ---------------------------------------------------------------- artifact bucket
@@ -251,9 +262,9 @@ resource "aws_codebuild_project" "pipeline_build" {
 resource "aws_codebuild_project" "handoff" {
   count          = var.enable_cicd ? 1 : 0
   name           = "${var.name}-pipeline-handoff"
-  description    = "Pipeline stage HandOff of ${var.environment}: POST /environments/${var.environment}/deployments to the control plane (SigV4)."
-  service_role   = var.codebuild_role_arn
-  build_timeout  = 10
+  description    = "Pipeline stage HandOff of ${var.environment}: cartctl deploy ${var.environment} --digest <pushed> --wait (SigV4); fails unless the deploy succeeds."
+  service_role   = aws_iam_role.handoff[0].arn
+  build_timeout  = var.handoff_timeout_minutes
   encryption_key = var.kms_key_arn
 
   source {
@@ -271,8 +282,12 @@ resource "aws_codebuild_project" "handoff" {
     type         = "LINUX_CONTAINER"
 
     environment_variable {
-      name  = "CONTROLPLANE_API_URL"
+      name  = "CARTCTL_ENDPOINT"
       value = var.controlplane_api_url
+    }
+    environment_variable {
+      name  = "CONTROLPLANE_PACKAGE"
+      value = var.controlplane_package
     }
     environment_variable {
       name  = "ENVIRONMENT"
@@ -288,6 +303,85 @@ resource "aws_codebuild_project" "handoff" {
   }
 
   tags = var.tags
+}
+
+# The hand-off has its own role: it reads the Build stage's output and may call this environment's deployment and
+# operation routes of the control plane's API, nothing else (no ECR, no ECS, no other environment).
+data "aws_iam_policy_document" "handoff_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["codebuild.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${var.name}-pipeline-handoff"]
+    }
+  }
+}
+
+resource "aws_iam_role" "handoff" {
+  count              = var.enable_cicd ? 1 : 0
+  name               = "${var.name}-pipeline-handoff"
+  description        = "Pipeline HandOff of ${var.environment}: deploy the pushed digest through the control plane API and wait for it."
+  assume_role_policy = data.aws_iam_policy_document.handoff_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "handoff" {
+  count = var.enable_cicd ? 1 : 0
+
+  statement {
+    sid       = "BuildLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.pipeline["handoff"].arn}:*"]
+  }
+
+  statement {
+    sid       = "PipelineArtifacts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/*"]
+  }
+
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid     = "DeployThisEnvironmentAndFollowIt"
+    actions = ["execute-api:Invoke"]
+    resources = [
+      "${local.api_routes}/POST/environments/${var.environment}/deployments",
+      "${local.api_routes}/GET/environments/${var.environment}/operations",
+      # operation ids carry their environment: <kind>.<env>.<unique> (modules/operator_roles README, "Cancelling")
+      "${local.api_routes}/GET/operations/*.${var.environment}.*",
+    ]
+  }
+
+  dynamic "statement" {
+    for_each = local.package_from_s3 ? [local.package_object] : []
+    content {
+      sid       = "ControlPlanePackage"
+      actions   = ["s3:GetObject"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "handoff" {
+  count  = var.enable_cicd ? 1 : 0
+  name   = "deploy-through-the-control-plane"
+  role   = aws_iam_role.handoff[0].id
+  policy = data.aws_iam_policy_document.handoff[0].json
 }
 
 data "aws_iam_policy_document" "pipeline_assume" {
@@ -322,9 +416,14 @@ data "aws_iam_policy_document" "pipeline" {
   count = var.enable_cicd ? 1 : 0
 
   statement {
-    sid       = "UseTheConnection"
-    actions   = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
-    resources = [local.connection_arn]
+    sid     = "UseTheConnection"
+    actions = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
+    # A connection answers to both service prefixes (CodeStar Connections was renamed CodeConnections).
+    resources = distinct([
+      local.connection_arn,
+      replace(local.connection_arn, ":codestar-connections:", ":codeconnections:"),
+      replace(local.connection_arn, ":codeconnections:", ":codestar-connections:"),
+    ])
   }
 
   statement {
@@ -349,6 +448,15 @@ data "aws_iam_policy_document" "pipeline" {
     sid       = "EnvironmentKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
     resources = [var.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.approval_required && var.approval_topic_arn != "" ? [var.approval_topic_arn] : []
+    content {
+      sid       = "AnnounceTheApproval"
+      actions   = ["sns:Publish"]
+      resources = [statement.value]
+    }
   }
 }
 
@@ -417,6 +525,26 @@ resource "aws_codepipeline" "this" {
       output_artifacts = ["BuildOutput"]
       configuration = {
         ProjectName = aws_codebuild_project.pipeline_build[0].name
+      }
+    }
+  }
+
+  # A person approves before anything is deployed (prod by default): approvers need
+  # codepipeline:PutApprovalResult on <pipeline ARN>/Approve/ApproveDeploy.
+  dynamic "stage" {
+    for_each = var.approval_required ? [1] : []
+    content {
+      name = "Approve"
+      action {
+        name     = "ApproveDeploy"
+        category = "Approval"
+        owner    = "AWS"
+        provider = "Manual"
+        version  = "1"
+        configuration = merge(
+          { CustomData = "Deploy the image just built from ${var.repository_id}@${var.branch} to ${var.environment}?" },
+          var.approval_topic_arn != "" ? { NotificationArn = var.approval_topic_arn } : {},
+        )
       }
     }
   }

@@ -32,3 +32,13 @@ output "codestar_connection_name" {
   description = "Name of the connection created here (null when reused or disabled)."
   value       = local.create_connection ? local.connection_name : null
 }
+
+output "handoff_role_arn" {
+  description = "Role of the HandOff project (this environment's deployment and operation routes of the API only); null without CI/CD."
+  value       = one(aws_iam_role.handoff[*].arn)
+}
+
+output "pipeline_role_arn" {
+  description = "Role of the pipeline; null without CI/CD."
+  value       = one(aws_iam_role.pipeline[*].arn)
+}

@@ -25,7 +25,7 @@ variable "tags" {
 }
 
 variable "enable_cicd" {
-  description = "Create the CodePipeline (source on repository_id, branch develop) and its CodeStar connection. The image build project and the artifact bucket exist either way: the control plane's build uses them."
+  description = "Create the CodePipeline (source on repository_id, branch `branch`) and its CodeStar connection. The image build project and the artifact bucket exist either way: the control plane's build uses them."
   type        = bool
   default     = false
 }
@@ -64,13 +64,14 @@ variable "repository_id" {
 }
 
 variable "codestar_connection_name" {
-  description = "Name of the connection to create; null means ecommerce-cart-service-<env>-connection (see README: AWS caps connection names at 32 characters)."
+  description = "Name of the connection to create; \"\" (default) generates cart-service-<env>, or cart-<env> when that would exceed AWS's 32-character limit (README \"Connection name\")."
   type        = string
-  default     = null
+  default     = ""
+  nullable    = false
 
   validation {
-    condition     = var.codestar_connection_name == null || can(regex("^[A-Za-z0-9_.-]{1,32}$", var.codestar_connection_name))
-    error_message = "codestar_connection_name must be 1-32 letters, digits, '.', '_' or '-' (an AWS limit)."
+    condition     = var.codestar_connection_name == "" || can(regex("^[A-Za-z0-9_.-]{1,32}$", var.codestar_connection_name))
+    error_message = "codestar_connection_name must be empty (generated) or 1-32 letters, digits, '.', '_' or '-' (an AWS limit)."
   }
 }
 
@@ -111,7 +112,7 @@ variable "codestar_connection_arn" {
 }
 
 variable "branch" {
-  description = "Branch whose pushes trigger the pipeline."
+  description = "Branch whose pushes trigger the pipeline (the environment module picks the tier's: develop for dev, main for staging and prod)."
   type        = string
   default     = "develop"
 
@@ -122,13 +123,57 @@ variable "branch" {
 }
 
 variable "controlplane_api_url" {
-  description = "Base URL of the control plane API (terraform/controlplane output api_url); the pipeline's hand-off stage POSTs /environments/<env>/deployments there. Empty: the hand-off stage fails with a clear message until it is set."
+  description = "Base URL of the control plane API (terraform/controlplane output api_url): the hand-off runs cartctl against it (CARTCTL_ENDPOINT), and its role may invoke this environment's deployment and operation routes of that API only."
   type        = string
   default     = ""
 
   validation {
     condition     = var.controlplane_api_url == "" || can(regex("^https://", var.controlplane_api_url))
     error_message = "controlplane_api_url must be empty or an https:// URL."
+  }
+
+  validation {
+    condition     = !var.enable_cicd || var.controlplane_api_url != ""
+    error_message = "controlplane_api_url is required when enable_cicd = true."
+  }
+}
+
+variable "controlplane_package" {
+  description = "pip requirement of the control plane's package, which installs the cartctl CLI the hand-off runs: e.g. git+https://github.com/<org>/<repo>@<tag>, an https:// wheel URL, a name==version from an index, or s3://<bucket>/<key>.whl (copied first; the hand-off role may read exactly that object)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = !var.enable_cicd || var.controlplane_package != ""
+    error_message = "controlplane_package is required when enable_cicd = true: the hand-off installs cartctl from it."
+  }
+
+  validation {
+    condition     = !startswith(var.controlplane_package, "s3://") || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", var.controlplane_package))
+    error_message = "An s3:// controlplane_package must be s3://<bucket>/<key>."
+  }
+}
+
+variable "approval_required" {
+  description = "Put a manual approval stage between Build and HandOff (prod)."
+  type        = bool
+  default     = false
+}
+
+variable "approval_topic_arn" {
+  description = "SNS topic the approval stage announces itself on (the environment's notification topic); empty: no notification."
+  type        = string
+  default     = ""
+}
+
+variable "handoff_timeout_minutes" {
+  description = "Timeout of the hand-off build, which waits for the deploy to end (the control plane's own deploy timeout plus a margin)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.handoff_timeout_minutes >= 5 && var.handoff_timeout_minutes <= 480
+    error_message = "handoff_timeout_minutes must be 5-480."
   }
 }
 

@@ -58,14 +58,21 @@ variable "base" {
 }
 
 variable "extra" {
-  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name."
+  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name, container_insights_log_group, notification_topic_arn."
   type = object({
-    alarm_names         = list(string)
-    event_bus_name      = string
-    build_source_bucket = string
-    build_source_key    = string
-    alb_dns_name        = string
+    alarm_names                  = list(string)
+    event_bus_name               = string
+    build_source_bucket          = string
+    build_source_key             = string
+    alb_dns_name                 = string
+    container_insights_log_group = string
+    notification_topic_arn       = string
   })
+
+  validation {
+    condition     = startswith(var.extra.container_insights_log_group, "/aws/ecs/containerinsights/") && endswith(var.extra.container_insights_log_group, "/performance")
+    error_message = "container_insights_log_group must be /aws/ecs/containerinsights/<cluster>/performance."
+  }
 }
 
 variable "profile" {

@@ -18,14 +18,18 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.prefix}-"
   execution_arn     = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.prefix}-"
 
-  # Environments the control plane may touch: everything named cart-service-<env>.
-  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/cart-service-*"
-  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/cart-service-*/cart-service-*"
+  # Environments the control plane may touch (docs/contract.md "Names"): the service cart-service-<env> in the
+  # cluster ecommerce-<env>, and everything else named cart-service-<env>.
+  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/ecommerce-*"
+  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/ecommerce-*/cart-service-*"
   ecs_taskdef_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/cart-service-*:*"
   ecr_repo_arn    = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/cart-service-*"
   runtime_logs    = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/cart-service/*"
-  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/cart-service-*"
+  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/ecommerce-*"
   scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
+
+  # Rules whose targets Terraform owns: EventBridge may put their undeliverable events in the failure queue.
+  terraform_rule_arns = concat(aws_cloudwatch_event_rule.nightly_teardown[*].arn, aws_cloudwatch_event_rule.ecr_push[*].arn)
 
   # Every statemachines/<name>.asl.json becomes cart-controlplane-<stage>-<name> (provision, build, deploy, destroy
   # at least; teardown/restore and later ones come along without a change here).
@@ -151,6 +155,14 @@ data "aws_iam_policy_document" "lambda" {
     resources = [var.kms_key_arn]
   }
 
+  # On-failure destination of the asynchronously invoked handlers: Lambda delivers with the function's role. The
+  # queue is encrypted with var.kms_key_arn, which RegistryKey above already lets the role use.
+  statement {
+    sid       = "AsyncFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
+  }
+
   statement {
     sid       = "ReadContracts"
     actions   = ["ssm:GetParameter"]
@@ -169,10 +181,11 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${local.state_machine_arn}*"]
   }
 
+  #parliament:ignore=RESOURCE_MISMATCH "states:DescribeExecution" DescribeExecution takes an execution ARN or an express ARN (either resource type); parliament wants both, and these machines are STANDARD, so they only have execution ARNs.
   statement {
     sid       = "WatchAndStopExecutions"
     actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = ["${local.execution_arn}*"]
+    resources = ["${local.execution_arn}*:*"] # execution:<state machine>:<execution>
   }
 
   statement {
@@ -187,6 +200,25 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:cart-service-*-notifications"]
   }
 
+  # The environments' topics are encrypted with each environment's key (alias/cart-service-<env>): publishing needs
+  # the key, through SNS only.
+  #parliament:ignore=UNKNOWN_CONDITION_FOR_ACTION "kms:ResourceAliases" AWS documents kms:ResourceAliases (ABAC by alias) as a condition of the key resource type, so for Decrypt and GenerateDataKey*; parliament checks per action and does not know it.
+  statement {
+    sid       = "EncryptNotifications"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/cart-service-*"]
+    }
+  }
+
   statement {
     sid       = "EcsServices"
     actions   = ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"]
@@ -199,15 +231,18 @@ data "aws_iam_policy_document" "lambda" {
     resources = [local.ecs_cluster_arn]
   }
 
+  # ecs:DeregisterTaskDefinition has no resource-level permissions either (the Service Authorization Reference
+  # lists no resource type for it): scoped to an ARN it would never be allowed. It only marks a revision INACTIVE
+  # (running tasks and services keep it); deleting revisions, DeleteTaskDefinitions below, stays scoped.
   statement {
     sid       = "EcsTaskDefinitionsUnscoped"
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"]
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition"]
     resources = ["*"] # these ECS actions have no resource-level permissions
   }
 
   statement {
     sid       = "EcsTaskDefinitionsDelete"
-    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions", "ecs:TagResource"]
+    actions   = ["ecs:DeleteTaskDefinitions", "ecs:TagResource"]
     resources = [local.ecs_taskdef_arn]
   }
 
@@ -243,7 +278,7 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ListLogGroups"
     actions   = ["logs:DescribeLogGroups"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    resources = ["*"] # no resource-level permissions (read-only listing)
   }
 
   statement {
@@ -260,13 +295,21 @@ data "aws_iam_policy_document" "lambda" {
 
   statement {
     sid       = "ServiceAutoscaling"
-    actions   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:TagResource"]
+    actions   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy"]
     resources = [local.scalable_target]
     condition {
       test     = "StringEquals"
       variable = "application-autoscaling:service-namespace"
       values   = ["ecs"]
     }
+  }
+
+  # TagResource does not know application-autoscaling:service-namespace: under that condition it would never be
+  # allowed. Tagging is not destructive; it stays on scalable targets.
+  statement {
+    sid       = "TagScalableTargets"
+    actions   = ["application-autoscaling:TagResource"]
+    resources = [local.scalable_target]
   }
 
   statement {
@@ -396,6 +439,107 @@ resource "aws_sfn_state_machine" "this" {
   depends_on = [aws_iam_role_policy.states]
 }
 
+# ---------------------------------------------------------------- failures of the asynchronous handlers
+# The event handlers and schedules (on_ecr_push, on_ecs_deployment, on_codebuild_state, nightly_teardown,
+# morning_restore, teardown_reminder, reconcile) are invoked asynchronously by EventBridge. After Lambda's retries
+# their failed events land in this queue (and so do events EventBridge could not deliver to the rules' targets that
+# Terraform owns); an alarm fires while it holds any.
+
+resource "aws_sqs_queue" "async_failures" {
+  name                              = "${local.prefix}-async-failures"
+  message_retention_seconds         = 1209600 # 14 days, the most SQS keeps
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+  tags                              = var.tags
+}
+
+data "aws_iam_policy_document" "async_failures" {
+  dynamic "statement" {
+    for_each = length(local.terraform_rule_arns) > 0 ? [1] : []
+    content {
+      sid       = "UndeliverableEventsOfTheRules"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.async_failures.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = local.terraform_rule_arns
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.async_failures.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "async_failures" {
+  queue_url = aws_sqs_queue.async_failures.id
+  policy    = data.aws_iam_policy_document.async_failures.json
+}
+
+resource "aws_lambda_function_event_invoke_config" "async" {
+  for_each                     = var.async_functions
+  function_name                = each.value
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_failures.arn
+    }
+  }
+
+  # The role must be allowed to send before Lambda validates the destination.
+  depends_on = [aws_iam_role_policy.lambda]
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.prefix}-alarms"
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count     = var.alarm_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_metric_alarm" "async_failures" {
+  alarm_name          = "${local.prefix}-async-failures"
+  alarm_description   = "An event handler or schedule of the control plane failed after Lambda's retries: its event is in ${aws_sqs_queue.async_failures.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.async_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
 # ---------------------------------------------------------------- schedule and ECR push rule
 
 resource "aws_cloudwatch_event_rule" "nightly_teardown" {
@@ -411,6 +555,15 @@ resource "aws_cloudwatch_event_target" "nightly_teardown" {
   rule      = aws_cloudwatch_event_rule.nightly_teardown[0].name
   target_id = "nightly-teardown"
   arn       = var.nightly_teardown_function_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.async_failures.arn
+  }
 }
 
 resource "aws_lambda_permission" "nightly_teardown" {
@@ -443,6 +596,15 @@ resource "aws_cloudwatch_event_target" "ecr_push" {
   rule      = aws_cloudwatch_event_rule.ecr_push[0].name
   target_id = "ecr-push"
   arn       = var.ecr_push_function_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.async_failures.arn
+  }
 }
 
 resource "aws_lambda_permission" "ecr_push" {

@@ -42,3 +42,28 @@ output "ecr_push_rule_name" {
   description = "ECR push rule, or null when no push handler is packaged."
   value       = one(aws_cloudwatch_event_rule.ecr_push[*].name)
 }
+
+output "async_failures_queue_url" {
+  description = "Queue of the asynchronous handlers' failed events (on-failure destination, 14 days)."
+  value       = aws_sqs_queue.async_failures.id
+}
+
+output "async_failures_queue_arn" {
+  description = "ARN of the failure queue."
+  value       = aws_sqs_queue.async_failures.arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the control plane's alarms."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "async_invoke_configs" {
+  description = "Asynchronous invocation settings by Chalice name: retries, maximum event age, on-failure destination."
+  value = { for k, c in aws_lambda_function_event_invoke_config.async : k => {
+    function_name                = c.function_name
+    maximum_retry_attempts       = c.maximum_retry_attempts
+    maximum_event_age_in_seconds = c.maximum_event_age_in_seconds
+    on_failure                   = one(c.destination_config[0].on_failure[*].destination)
+  } }
+}

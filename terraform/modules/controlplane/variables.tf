@@ -92,6 +92,28 @@ variable "ecr_repository_prefix" {
   default     = "cart-service-"
 }
 
+variable "async_functions" {
+  description = "Asynchronously invoked functions (event handlers and schedules), Chalice name => function name (cart-controlplane-<stage>-<name>): each gets 2 retries, a 1-hour maximum event age and the failure queue as on-failure destination."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.async_functions : can(regex("^[A-Za-z0-9_-]{1,64}$", v))])
+    error_message = "async_functions values must be Lambda function names."
+  }
+}
+
+variable "alarm_email" {
+  description = "Optional e-mail subscribed to the control plane's alarm topic (failed asynchronous handlers)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@ ]+@[^@ ]+\\.[^@ ]+$", var.alarm_email))
+    error_message = "alarm_email must be empty or an e-mail address."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)

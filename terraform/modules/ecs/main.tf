@@ -1,5 +1,6 @@
-# ECS cluster (Container Insights on), its capacity providers, the ECS Exec audit log group, the task security group
-# and the task execution / task roles. The service, task definitions and autoscaling are the control plane's.
+# ECS cluster ecommerce-<env> (Container Insights on), its capacity providers, the ECS Exec audit log group, the task
+# security group and the task execution / task roles. The service (cart-service-<env>), its task definitions and
+# autoscaling are the control plane's.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -21,7 +22,7 @@ resource "aws_cloudwatch_log_group" "exec" {
 }
 
 resource "aws_ecs_cluster" "this" {
-  name = var.name
+  name = var.cluster_name
 
   setting {
     name  = "containerInsights"
@@ -64,7 +65,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 
 resource "aws_security_group" "tasks" {
   #checkov:skip=CKV2_AWS_5:Attached by the control plane to the ECS service it creates (contract: security_group_ids).
-  name        = "${var.name}-tasks"
+  name_prefix = "${var.name}-tasks-"
   description = "Cart tasks of ${var.name}: the ALB in, HTTPS out"
   vpc_id      = var.vpc_id
 
@@ -85,6 +86,12 @@ resource "aws_security_group" "tasks" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-tasks" })
+
+  # The running service uses this group (contract: security_group_ids): a replacement is created first and
+  # published, and only then is the old one deleted (a generated name lets both exist).
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {

@@ -3,6 +3,11 @@ output "cluster_name" {
   value       = aws_ecs_cluster.this.name
 }
 
+output "container_insights_log_group" {
+  description = "Log group Container Insights writes the cluster's performance events to (created by ECS; contract: container_insights_log_group)."
+  value       = "/aws/ecs/containerinsights/${aws_ecs_cluster.this.name}/performance"
+}
+
 output "cluster_arn" {
   description = "ECS cluster ARN."
   value       = aws_ecs_cluster.this.arn

@@ -18,6 +18,16 @@ variable "environment" {
   }
 }
 
+variable "cluster_name" {
+  description = "ECS cluster name (contract: cluster_name; ecommerce-<env>). Container Insights writes to /aws/ecs/containerinsights/<cluster_name>/performance."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.cluster_name))
+    error_message = "cluster_name must be 1-255 letters, digits, hyphens or underscores."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every resource of the module (the provider's default_tags carry cart:environment and cart:managed-by)."
   type        = map(string)

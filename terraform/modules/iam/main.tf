@@ -1,5 +1,6 @@
 # IAM shared by the environment's build path: the CodeBuild service role used by the image project (started by the
-# control plane's build state machine) and by the pipeline's build and hand-off projects.
+# control plane's build state machine) and by the pipeline's build project. The pipeline's hand-off has its own role
+# (modules/cicd): building images and calling the control plane's API are kept apart.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -34,7 +35,7 @@ data "aws_iam_policy_document" "codebuild_assume" {
 
 resource "aws_iam_role" "codebuild" {
   name               = "${var.name}-codebuild"
-  description        = "CodeBuild projects of ${var.name}: build, test and push the cart image, hand the deploy to the control plane."
+  description        = "CodeBuild projects of ${var.name}: build, test and push the cart image."
   assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
   tags               = var.tags
 }
@@ -90,22 +91,10 @@ data "aws_iam_policy_document" "codebuild" {
     actions   = ["codebuild:CreateReportGroup", "codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"]
     resources = ["arn:${local.partition}:codebuild:${local.region}:${local.account_id}:report-group/${var.name}-*"]
   }
-
-  statement {
-    sid       = "ReadTheContract"
-    actions   = ["ssm:GetParameter"]
-    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.contract_parameter_name}"]
-  }
-
-  statement {
-    sid       = "HandTheDeployToTheControlPlane"
-    actions   = ["execute-api:Invoke"]
-    resources = ["arn:${local.partition}:execute-api:${local.region}:${local.account_id}:*/*/POST/environments/${var.environment}/deployments"]
-  }
 }
 
 resource "aws_iam_role_policy" "codebuild" {
-  name   = "build-push-handoff"
+  name   = "build-and-push"
   role   = aws_iam_role.codebuild.id
   policy = data.aws_iam_policy_document.codebuild.json
 }

@@ -53,13 +53,3 @@ variable "kms_key_arn" {
     error_message = "kms_key_arn must be a KMS key ARN."
   }
 }
-
-variable "contract_parameter_name" {
-  description = "SSM contract parameter the hand-off build reads."
-  type        = string
-
-  validation {
-    condition     = can(regex("^/cart-service/[a-z0-9-]+/contract$", var.contract_parameter_name))
-    error_message = "contract_parameter_name must be /cart-service/<env>/contract."
-  }
-}

@@ -25,9 +25,12 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # The condition is the one AWS documents for CloudWatch Logs (the log group's ARN in the encryption context).
+  # kms:Describe* is not granted: Describe calls carry no encryption context, so under this condition it never applied.
+  #parliament:ignore=MISMATCHED_TYPE "ArnLike requires a value of type Arn but given String" kms:EncryptionContext:aws:logs:arn is typed String but holds the log group's ARN; AWS's own key policy for CloudWatch Logs compares it with an ARN operator.
   statement {
     sid       = "CloudWatchLogsOfThisEnvironment"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
     resources = ["*"]
     principals {
       type        = "Service"

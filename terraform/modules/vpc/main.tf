@@ -54,12 +54,19 @@ resource "aws_subnet" "public" {
   tags                    = merge(var.tags, { Name = "${var.name}-public-${local.azs[count.index]}", "cart:tier" = "public" })
 }
 
+# The tasks run here (contract: subnet_ids): a replaced subnet is created before the old one is deleted, so the
+# contract can name the new one while the service still runs in the old. A replacement needs a CIDR that does not
+# overlap the old one (two subnets cannot share addresses).
 resource "aws_subnet" "private" {
   count             = var.az_count
   vpc_id            = aws_vpc.this.id
   availability_zone = local.azs[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 4, count.index + 8)
   tags              = merge(var.tags, { Name = "${var.name}-private-${local.azs[count.index]}", "cart:tier" = "private" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_eip" "nat" {
@@ -112,6 +119,11 @@ resource "aws_route_table_association" "private" {
   count          = var.az_count
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
+
+  # follows its subnet: the new subnet is routed before the old one goes
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {

@@ -1,4 +1,4 @@
-# dev column of the settings table, the outputs and the contract parameter (mocked provider, plan only).
+# The dev root: its row of the settings table reaches the module, the contract and the outputs (mocked provider).
 
 mock_provider "aws" {
   source = "../../tests/mocks"
@@ -8,228 +8,104 @@ run "dev_settings_row" {
   command = plan
 
   assert {
-    condition     = output.nat_gateway_count == 1
-    error_message = "dev: NAT gateways must be 1."
+    condition     = module.environment.nat_gateway_count == 1
+    error_message = "dev: one NAT gateway."
   }
 
   assert {
-    condition     = module.dynamodb.billing_mode == "PAY_PER_REQUEST" && module.dynamodb.autoscaling_enabled == false
-    error_message = "dev: table must be PAY_PER_REQUEST (autoscaling false)."
-  }
-
-  assert {
-    condition = (
-      module.contract.document.profile.desired_count == 1 &&
-      module.contract.document.profile.min_count == 1 &&
-      module.contract.document.profile.max_count == 1
-    )
-    error_message = "dev: tasks must be 1 / 1 / 1."
-  }
-
-  assert {
-    condition     = module.contract.document.profile.autoscaling == false
-    error_message = "dev: service autoscaling must be false."
-  }
-
-  assert {
-    condition     = module.contract.document.profile.fargate_spot == true
-    error_message = "dev: Fargate Spot must be true."
-  }
-
-  assert {
-    condition     = module.ecs.container_insights == "enabled"
-    error_message = "Container Insights must be on."
-  }
-
-  assert {
-    condition     = module.dynamodb.table_name == "cart-service-dev-carts" && module.ecs.cluster_name == "cart-service-dev"
-    error_message = "Names must follow docs/contract.md."
-  }
-
-  assert {
-    condition     = output.settings.deletion_protection == false
-    error_message = "dev: deletion protection must be false."
-  }
-}
-
-run "dev_contract_parameter" {
-  command = plan
-
-  assert {
-    condition     = module.contract.parameter_name == "/cart-service/dev/contract"
-    error_message = "The contract parameter must be /cart-service/<env>/contract."
+    condition     = module.environment.dynamodb_billing_mode == "PAY_PER_REQUEST" && module.environment.dynamodb_autoscaling == false
+    error_message = "dev: on-demand table without autoscaling."
   }
 
   assert {
     condition = (
-      module.contract.document.version == 1 &&
-      module.contract.document.environment == "dev" &&
-      module.contract.document.tier == "dev" &&
-      module.contract.document.service_name == "cart-service-dev" &&
-      module.contract.document.task_family == "cart-service-dev" &&
-      module.contract.document.container_name == "cart" &&
-      module.contract.document.container_port == 8080 &&
-      module.contract.document.assign_public_ip == false &&
-      module.contract.document.codebuild_project_name == "cart-service-dev-image" &&
-      module.contract.document.log_group_name == "/cart-service/dev/app" &&
-      module.contract.document.profile.cpu_target_percent == 60
+      module.environment.contract.profile.desired_count == 1 &&
+      module.environment.contract.profile.min_count == 1 &&
+      module.environment.contract.profile.max_count == 1
     )
-    error_message = "Contract document does not match docs/contract.md."
+    error_message = "dev: tasks 1 / 1 / 1."
   }
 
   assert {
-    condition = alltrue([for k in [
-      "version", "environment", "tier", "cluster_name", "service_name", "task_family", "container_name",
-      "container_port", "task_cpu", "task_memory", "subnet_ids", "security_group_ids", "assign_public_ip",
-      "target_group_arn", "ecr_repository_name", "data_table_name", "codebuild_project_name", "execution_role_arn",
-      "task_role_arn", "log_group_name", "log_retention_days", "profile",
-    ] : contains(keys(module.contract.document), k)])
-    error_message = "Contract is missing a required key."
+    condition     = module.environment.contract.profile.autoscaling == false
+    error_message = "dev: service autoscaling off."
   }
 
   assert {
-    condition     = length(module.contract.document.subnet_ids) == 2
-    error_message = "Tasks run in the two private subnets."
+    condition     = module.environment.contract.profile.fargate_spot == true && module.environment.fargate_spot_weight > 0
+    error_message = "dev: Fargate Spot (service profile and cluster default)."
+  }
+
+  assert {
+    condition     = module.environment.settings.deletion_protection == false && module.environment.settings.log_retention_days == 14
+    error_message = "dev: no deletion protection, 14 days of logs."
+  }
+
+  assert {
+    condition     = module.environment.contract.tier == "dev" && module.environment.contract.environment == "dev"
+    error_message = "dev: tier and environment."
   }
 }
 
-run "dev_outputs_without_cicd" {
+run "dev_outputs" {
   command = plan
-
-  assert {
-    condition     = output.codestar_connection_arn == null && output.codestar_connection_status == null && output.pipeline_name == null
-    error_message = "With enable_cicd = false there is no connection and no pipeline."
-  }
 
   assert {
     condition     = output.dynamodb_table_name == "cart-service-dev-carts"
     error_message = "dynamodb_table_name output."
   }
-}
 
-run "cicd_creates_a_connection_by_default" {
-  command = plan
-
-  variables {
-    enable_cicd   = true
-    repository_id = "example-org/cart-service"
+  assert {
+    condition     = output.codestar_connection_arn == null && output.codestar_connection_status == null && output.pipeline_name == null
+    error_message = "Without CI/CD there is no connection and no pipeline."
   }
 
   assert {
-    condition     = output.codestar_connection_name == "ecom-cart-service-dev-conn"
-    error_message = "The default connection name must fit AWS's 32-character limit."
+    condition     = output.cluster_name == "ecommerce-dev" && module.environment.service_name == "cart-service-dev"
+    error_message = "Cluster ecommerce-<env>, service cart-service-<env> (docs/contract.md)."
   }
 
   assert {
-    condition     = module.cicd.pipeline_name == "cart-service-dev"
-    error_message = "A pipeline must exist with enable_cicd."
+    condition     = output.contract_parameter_name == "/cart-service/dev/contract"
+    error_message = "contract_parameter_name output."
   }
 }
 
-run "cicd_reuses_an_existing_connection" {
-  command = plan
+# alb_dns_name and ecr_repository_url are only known after apply.
+run "dev_outputs_after_apply" {
+  command = apply
 
   variables {
-    enable_cicd                = true
-    create_codestar_connection = false
-    codestar_connection_arn    = "arn:aws:codestar-connections:eu-west-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
-    repository_id              = "example-org/cart-service"
-  }
-
-  assert {
-    condition     = output.codestar_connection_arn == "arn:aws:codestar-connections:eu-west-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
-    error_message = "The reused connection ARN must be the output."
-  }
-
-  assert {
-    condition     = output.codestar_connection_name == null
-    error_message = "Nothing is created when reusing."
-  }
-}
-
-run "cicd_needs_a_repository" {
-  command = plan
-
-  variables {
-    enable_cicd = true
-  }
-
-  expect_failures = [var.repository_id]
-}
-
-run "enterprise_provider_needs_a_host" {
-  command = plan
-
-  variables {
-    enable_cicd            = true
-    repository_id          = "example-org/cart-service"
-    codestar_provider_type = "GitHubEnterpriseServer"
-  }
-
-  expect_failures = [var.codestar_host_arn]
-}
-
-run "unknown_provider_is_rejected" {
-  command = plan
-
-  variables {
-    codestar_provider_type = "SourceForge"
-  }
-
-  expect_failures = [var.codestar_provider_type]
-}
-
-run "repository_id_must_be_owner_slash_repo" {
-  command = plan
-
-  variables {
-    repository_id = "not-a-repo"
-  }
-
-  expect_failures = [var.repository_id]
-}
-
-run "settings_are_validated" {
-  command = plan
-
-  variables {
-    settings = {
-      nat_gateway         = "single"
-      desired_count       = 2
-      min_count           = 1
-      max_count           = 3
-      dynamodb            = "on-demand"
-      autoscaling         = false
-      fargate_spot        = true
-      cpu_target_percent  = 60
-      task_cpu            = "256"
-      task_memory         = "512"
-      log_retention_days  = 14
-      deletion_protection = false
+    cicd = {
+      enabled              = true
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
     }
   }
 
-  expect_failures = [var.settings]
-}
-
-run "reuse_needs_an_arn" {
-  command = plan
-
-  variables {
-    enable_cicd                = true
-    create_codestar_connection = false
-    repository_id              = "example-org/cart-service"
+  assert {
+    condition     = output.alb_dns_name == "mock-alb-123456789.eu-central-1.elb.amazonaws.com"
+    error_message = "alb_dns_name output."
   }
 
-  expect_failures = [var.codestar_connection_arn]
-}
-
-run "connection_name_longer_than_32_is_rejected" {
-  command = plan
-
-  variables {
-    codestar_connection_name = "a-connection-name-that-is-far-too-long"
+  assert {
+    condition     = output.notification_topic_arn == "arn:aws:sns:eu-central-1:123456789012:mock-topic" && module.environment.contract.notification_topic_arn == output.notification_topic_arn
+    error_message = "notification_topic_arn output, published in the contract."
   }
 
-  expect_failures = [var.codestar_connection_name]
+  assert {
+    condition     = endswith(output.ecr_repository_url, ".dkr.ecr.eu-central-1.amazonaws.com/mock-repository")
+    error_message = "ecr_repository_url output."
+  }
+
+  assert {
+    condition     = output.codestar_connection_status == "PENDING" && startswith(output.codestar_connection_arn, "arn:aws:codestar-connections:")
+    error_message = "A new connection is PENDING until authorized; its ARN is an output."
+  }
+
+  assert {
+    condition     = module.environment.pipeline_branch == "develop"
+    error_message = "dev deploys pushes to develop."
+  }
 }

@@ -1,4 +1,4 @@
-# prod column of the settings table, the outputs and the contract parameter (mocked provider, plan only).
+# The prod root: its row of the settings table reaches the module, the contract and the outputs (mocked provider).
 
 mock_provider "aws" {
   source = "../../tests/mocks"
@@ -8,101 +8,104 @@ run "prod_settings_row" {
   command = plan
 
   assert {
-    condition     = output.nat_gateway_count == 2
-    error_message = "prod: NAT gateways must be 2."
+    condition     = module.environment.nat_gateway_count == 2
+    error_message = "prod: one NAT gateway per AZ."
   }
 
   assert {
-    condition     = module.dynamodb.billing_mode == "PROVISIONED" && module.dynamodb.autoscaling_enabled == true
-    error_message = "prod: table must be PROVISIONED (autoscaling true)."
-  }
-
-  assert {
-    condition = (
-      module.contract.document.profile.desired_count == 3 &&
-      module.contract.document.profile.min_count == 3 &&
-      module.contract.document.profile.max_count == 10
-    )
-    error_message = "prod: tasks must be 3 / 3 / 10."
-  }
-
-  assert {
-    condition     = module.contract.document.profile.autoscaling == true
-    error_message = "prod: service autoscaling must be true."
-  }
-
-  assert {
-    condition     = module.contract.document.profile.fargate_spot == false
-    error_message = "prod: Fargate Spot must be false."
-  }
-
-  assert {
-    condition     = module.ecs.container_insights == "enabled"
-    error_message = "Container Insights must be on."
-  }
-
-  assert {
-    condition     = module.dynamodb.table_name == "cart-service-prod-carts" && module.ecs.cluster_name == "cart-service-prod"
-    error_message = "Names must follow docs/contract.md."
-  }
-
-  assert {
-    condition     = output.settings.deletion_protection == true
-    error_message = "prod: deletion protection must be true."
-  }
-}
-
-run "prod_contract_parameter" {
-  command = plan
-
-  assert {
-    condition     = module.contract.parameter_name == "/cart-service/prod/contract"
-    error_message = "The contract parameter must be /cart-service/<env>/contract."
+    condition     = module.environment.dynamodb_billing_mode == "PROVISIONED" && module.environment.dynamodb_autoscaling == true
+    error_message = "prod: provisioned table with autoscaling."
   }
 
   assert {
     condition = (
-      module.contract.document.version == 1 &&
-      module.contract.document.environment == "prod" &&
-      module.contract.document.tier == "prod" &&
-      module.contract.document.service_name == "cart-service-prod" &&
-      module.contract.document.task_family == "cart-service-prod" &&
-      module.contract.document.container_name == "cart" &&
-      module.contract.document.container_port == 8080 &&
-      module.contract.document.assign_public_ip == false &&
-      module.contract.document.codebuild_project_name == "cart-service-prod-image" &&
-      module.contract.document.log_group_name == "/cart-service/prod/app" &&
-      module.contract.document.profile.cpu_target_percent == 60
+      module.environment.contract.profile.desired_count == 3 &&
+      module.environment.contract.profile.min_count == 3 &&
+      module.environment.contract.profile.max_count == 10
     )
-    error_message = "Contract document does not match docs/contract.md."
+    error_message = "prod: tasks 3 / 3 / 10."
   }
 
   assert {
-    condition = alltrue([for k in [
-      "version", "environment", "tier", "cluster_name", "service_name", "task_family", "container_name",
-      "container_port", "task_cpu", "task_memory", "subnet_ids", "security_group_ids", "assign_public_ip",
-      "target_group_arn", "ecr_repository_name", "data_table_name", "codebuild_project_name", "execution_role_arn",
-      "task_role_arn", "log_group_name", "log_retention_days", "profile",
-    ] : contains(keys(module.contract.document), k)])
-    error_message = "Contract is missing a required key."
+    condition     = module.environment.contract.profile.autoscaling == true
+    error_message = "prod: service autoscaling on."
   }
 
   assert {
-    condition     = length(module.contract.document.subnet_ids) == 2
-    error_message = "Tasks run in the two private subnets."
+    condition     = module.environment.contract.profile.fargate_spot == false && module.environment.fargate_spot_weight == 0
+    error_message = "prod: no Fargate Spot."
+  }
+
+  assert {
+    condition     = module.environment.settings.deletion_protection == true && module.environment.settings.log_retention_days == 365
+    error_message = "prod: deletion protection true, 365 days of logs."
+  }
+
+  assert {
+    condition     = module.environment.contract.tier == "prod" && module.environment.contract.environment == "prod"
+    error_message = "prod: tier and environment."
   }
 }
 
-run "prod_outputs_without_cicd" {
+run "prod_outputs" {
   command = plan
-
-  assert {
-    condition     = output.codestar_connection_arn == null && output.codestar_connection_status == null && output.pipeline_name == null
-    error_message = "With enable_cicd = false there is no connection and no pipeline."
-  }
 
   assert {
     condition     = output.dynamodb_table_name == "cart-service-prod-carts"
     error_message = "dynamodb_table_name output."
+  }
+
+  assert {
+    condition     = output.codestar_connection_arn == null && output.codestar_connection_status == null && output.pipeline_name == null
+    error_message = "Without CI/CD there is no connection and no pipeline."
+  }
+
+  assert {
+    condition     = output.contract_parameter_name == "/cart-service/prod/contract"
+    error_message = "contract_parameter_name output."
+  }
+}
+
+# alb_dns_name and ecr_repository_url are only known after apply.
+run "prod_outputs_after_apply" {
+  command = apply
+
+  variables {
+    cicd = {
+      enabled              = true
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
+    }
+  }
+
+  assert {
+    condition     = output.alb_dns_name == "mock-alb-123456789.eu-central-1.elb.amazonaws.com"
+    error_message = "alb_dns_name output."
+  }
+
+  assert {
+    condition     = output.notification_topic_arn == "arn:aws:sns:eu-central-1:123456789012:mock-topic" && module.environment.contract.notification_topic_arn == output.notification_topic_arn
+    error_message = "notification_topic_arn output, published in the contract."
+  }
+
+  assert {
+    condition     = endswith(output.ecr_repository_url, ".dkr.ecr.eu-central-1.amazonaws.com/mock-repository")
+    error_message = "ecr_repository_url output."
+  }
+
+  assert {
+    condition     = output.codestar_connection_status == "PENDING" && startswith(output.codestar_connection_arn, "arn:aws:codestar-connections:")
+    error_message = "A new connection is PENDING until authorized; its ARN is an output."
+  }
+
+  assert {
+    condition     = module.environment.pipeline_approval == true
+    error_message = "prod waits for a manual approval before the hand-off."
+  }
+
+  assert {
+    condition     = module.environment.pipeline_branch == "main"
+    error_message = "prod deploys pushes to main."
   }
 }
