@@ -82,6 +82,7 @@ class Contract:
     build_source: BuildSource | None = None
     alb_dns_name: str | None = None
     notification_topic_arn: str | None = None
+    insights_log_group: str | None = None  # the contract's container_insights_log_group, when it names one
 
     @property
     def url(self) -> str | None:
@@ -89,7 +90,7 @@ class Contract:
 
     @property
     def container_insights_log_group(self) -> str:
-        return f"/aws/ecs/containerinsights/{self.cluster_name}/performance"
+        return self.insights_log_group or f"/aws/ecs/containerinsights/{self.cluster_name}/performance"
 
     @property
     def runtime_log_prefix(self) -> str:
@@ -123,6 +124,7 @@ class Contract:
             "build_source": self.build_source.to_dict() if self.build_source else None,
             "alb_dns_name": self.alb_dns_name,
             "notification_topic_arn": self.notification_topic_arn,
+            "container_insights_log_group": self.insights_log_group,
         }
 
     def to_json(self) -> str:
@@ -205,6 +207,7 @@ def parse_contract(raw: str | dict[str, Any], environment: str) -> Contract:
         build_source=_build_source(data.get("build_source")),
         alb_dns_name=_optional_str(data, "alb_dns_name"),
         notification_topic_arn=_optional_str(data, "notification_topic_arn"),
+        insights_log_group=_optional_str(data, "container_insights_log_group"),
     )
 
 

@@ -18,11 +18,12 @@ MAX_JSON_DEPTH = 32
 MAX_BODY_BYTES = 64 * 1024
 
 # Every pattern is matched with fullmatch: "$" would also accept a trailing newline.
-NAME_RE = re.compile(r"[a-z][a-z0-9-]{1,22}[a-z0-9]")
+# 3-15 characters: the load balancer Terraform names cart-service-<env>-alb must fit AWS's 32.
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{1,13}[a-z0-9]")
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 SOURCE_VERSION_RE = re.compile(r"[A-Za-z0-9_./@^~-]{1,255}")
-OPERATION_ID_RE = re.compile(r"(provision|build|deploy|destroy)_[a-z][a-z0-9-]{1,22}[a-z0-9]_[a-z0-9-]{1,64}")
+OPERATION_ID_RE = re.compile(r"(provision|build|deploy|destroy)_[a-z][a-z0-9-]{1,13}[a-z0-9]_[a-z0-9-]{1,64}")
 IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 REPOSITORY_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,255}")
 MATCH_KINDS = ("exact", "glob", "semver")
@@ -39,7 +40,7 @@ class InvalidInput(ValueError):
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(
-            f"invalid environment name {name!r}: use 3-24 characters, lowercase letters, digits and '-', "
+            f"invalid environment name {name!r}: use 3-15 characters, lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
         )
     return name

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from controlplane.domain.lifecycle import new_operation_id
+from controlplane.domain.model import OpKind
+
 from . import tf_render
 from .conftest import TF_DIR
 
@@ -77,8 +80,8 @@ def test_the_evaluator_itself() -> None:
 
 
 def operation_id(env: str) -> str:
-    """The operation id format the roles rely on: <kind>.<env>.<unique> (README "Cancelling")."""
-    return f"deploy.{env}.20260101t120000-ab12cd34"
+    """An operation of env, named as the control plane names it (the roles rely on the environment in it)."""
+    return new_operation_id(OpKind.DEPLOY, env, 1_800_000_000.0)
 
 
 def routes(env: str) -> list[tuple[str, str]]:

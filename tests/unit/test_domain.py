@@ -59,12 +59,12 @@ def contract_doc(**changes: object) -> dict[str, object]:
 
 
 class TestNames:
-    @pytest.mark.parametrize("name", ["dev", "prod", "pr-123", "preview-feature-x1"])
+    @pytest.mark.parametrize("name", ["dev", "prod", "pr-123", "preview-feat-x1"])
     def test_valid_names_pass(self, name: str) -> None:
         assert v.check_name(name) == name
 
     @pytest.mark.parametrize(
-        "name", ["", "a", "Dev", "dev_1", "-dev", "dev-", "x" * 25, "d.v", "dev/../x", "dev\n", "dev\r\n", "\ndev"]
+        "name", ["", "a", "Dev", "dev_1", "-dev", "dev-", "x" * 16, "d.v", "dev/../x", "dev\n", "dev\r\n", "\ndev"]
     )
     def test_invalid_names_say_what_is_expected(self, name: str) -> None:
         with pytest.raises(v.InvalidInput, match="lowercase letters, digits and '-'"):

@@ -362,8 +362,8 @@ data "aws_iam_policy_document" "handoff" {
     resources = [
       "${local.api_routes}/POST/environments/${var.environment}/deployments",
       "${local.api_routes}/GET/environments/${var.environment}/operations",
-      # operation ids carry their environment: <kind>.<env>.<unique> (modules/operator_roles README, "Cancelling")
-      "${local.api_routes}/GET/operations/*.${var.environment}.*",
+      # operation ids carry their environment: <kind>_<env>_<unique> (modules/operator_roles README, "Cancelling")
+      "${local.api_routes}/GET/operations/*_${var.environment}_*",
     ]
   }
 

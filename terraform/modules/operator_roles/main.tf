@@ -24,10 +24,10 @@ locals {
       "${local.api}POST/environments/${e}/destroy",
       "${local.api}POST/environments/${e}/keep-alive",
       "${local.api}DELETE/environments/${e}/keep-alive",
-      # POST /operations/{id}/cancel names no environment: operation ids carry it, <kind>.<env>.<unique>
-      # (README "Cancelling"), so a cancel is scoped by the id's middle part. Dots cannot occur in environment
-      # names or kinds, so *.<env>.* matches the operations of <env> only.
-      "${local.api}POST/operations/*.${e}.*/cancel",
+      # POST /operations/{id}/cancel names no environment: operation ids carry it, <kind>_<env>_<unique>
+      # (README "Cancelling"), so a cancel is scoped by the id's middle part. Underscores cannot occur in environment
+      # names or kinds, so *_<env>_* matches the operations of <env> only.
+      "${local.api}POST/operations/*_${e}_*/cancel",
     ]
   }
   reads = ["${local.api}GET/*"]

@@ -61,7 +61,7 @@ run "dev_pipeline_hands_off_with_cartctl" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.handoff[0].statement : s.resources if contains(s.actions, "execute-api:Invoke")])) == toset([
       "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5/api/POST/environments/dev/deployments",
       "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5/api/GET/environments/dev/operations",
-      "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5/api/GET/operations/*.dev.*",
+      "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5/api/GET/operations/*_dev_*",
     ])
     error_message = "The hand-off may invoke this environment's deployments and operations routes of this API only."
   }
