@@ -85,8 +85,10 @@ class ApiClient:
         self._note_clock(got)
         parsed = _parse(raw)
         if status < 400:
-            if parsed is _NOT_JSON:
-                raise ServerError(f"{route} answered {status} with something that is not JSON: {_snippet(raw)}")
+            if not isinstance(parsed, dict):
+                raise ServerError(
+                    f"{route} answered {status} with something that is not the API's JSON: {_snippet(raw)}"
+                )
             return Reply(status, parsed, got)
         raise self._error(status, route, parsed, raw, got)
 

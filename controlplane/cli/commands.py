@@ -68,7 +68,7 @@ class Settings:
 def stdout_console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=120)
+        console = Console(highlight=False, width=160)
     return console
 
 
@@ -92,16 +92,16 @@ def emit_json(body: Any) -> None:
 
 
 def notice(message: str) -> None:
-    stderr_console().print(message, markup=False)
+    stderr_console().print(message, markup=False, soft_wrap=True)
 
 
 def report(error: CliError, as_json: bool) -> None:
     if as_json and error.body is not None:
         emit_json(error.body)
     err = stderr_console()
-    err.print(f"error: {error.message}", style="bold red", markup=False)
+    err.print(f"error: {error.message}", style="bold red", markup=False, soft_wrap=True)
     if error.hint:
-        err.print(f"hint: {error.hint}", markup=False)
+        err.print(f"hint: {error.hint}", markup=False, soft_wrap=True)
 
 
 class CartGroup(click.Group):

@@ -58,7 +58,7 @@ class Follower:
         return utcnow() + timedelta(seconds=self.client.clock_offset)
 
     def follow(self, op_id: str, first: Json | None = None) -> Followed:
-        self.op = first if first is not None else self.client.get(f"/operations/{quote(op_id)}")
+        self.op = first if first is not None else self._fetch(op_id)
         self._remember_progress()
         cancel_sent = False
         while True:
@@ -103,21 +103,26 @@ class Follower:
 
     def _loop(self, op_id: str, shown: Callable[[], None]) -> None:
         next_poll = time.monotonic()
-        failing_since: float | None = None
         while self.op.get("status") == "RUNNING":
             next_poll += self.interval
             self.sleep(max(0.0, next_poll - time.monotonic()))
+            self.op = self._fetch(op_id)
+            self._remember_progress()
+            shown()
+
+    def _fetch(self, op_id: str) -> Json:
+        """GET the operation; network failures and 5xx are retried until they have lasted ``patience``."""
+        failing_since: float | None = None
+        while True:
             try:
-                self.op = self.client.get(f"/operations/{quote(op_id)}")
-                failing_since = None
+                op: Json = self.client.get(f"/operations/{quote(op_id)}")
+                return op
             except RETRYABLE as exc:
                 failing_since = failing_since or time.monotonic()
                 if time.monotonic() - failing_since > self.patience:
                     raise
                 self._poll_failed(exc)
-                continue
-            self._remember_progress()
-            shown()
+                self.sleep(self.interval)
 
     def _poll_failed(self, exc: CliError) -> None:
         self.console.print(f"poll failed, retrying: {exc.message}", style="dim", markup=False, highlight=False)

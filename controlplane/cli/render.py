@@ -3,17 +3,17 @@ lines, and the tables of environments and operations. Pure functions of (JSON, n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.spinner import Spinner
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from controlplane.cli.timefmt import fmt_clock, fmt_duration, fmt_local, fmt_relative, fmt_when, parse_ts
+from controlplane.cli.timefmt import fmt_clock, fmt_duration, fmt_relative, fmt_short, fmt_when, parse_ts
 
 Json = dict[str, Any]
 
@@ -225,7 +225,7 @@ def gantt_lines(op: Json, now: datetime, width: int) -> list[Text]:
     for step in steps:
         begin = (parse_ts(step["started_at"]) or start) - start
         seconds = step_seconds(step, now) or 0.0
-        col0 = min(bar_w - 1, max(0, math.floor(begin.total_seconds() / total * bar_w)))
+        col0 = min(bar_w - 1, max(0, round(begin.total_seconds() / total * bar_w)))
         col1 = min(bar_w, max(col0 + 1, round((begin.total_seconds() + seconds) / total * bar_w)))
         status = str(step.get("status") or "?")
         mark_char, mark_style = STEP_MARK.get(status, ("?", ""))
@@ -345,16 +345,20 @@ def _error_rows(grid: Table, error: Json, now: datetime) -> None:
     logs = details.get("logs")
     if isinstance(logs, dict):
         lines = [f"{logs.get('group') or '-'}  {logs.get('stream') or ''}".rstrip()]
+        text = Text("\n".join(lines))
         if logs.get("console_url"):
-            lines.append(str(logs["console_url"]))
-        grid.add_row("Logs", "\n".join(lines))
+            url = str(logs["console_url"])
+            text.append("\n" + url, style=Style(link=url))
+        grid.add_row("Logs", text)
     build = details.get("build")
     if isinstance(build, dict):
         lines = [f"failed in phase {build.get('phase') or '-'}"]
         lines += [str(c) for c in build.get("phase_context") or []]
+        text = Text("\n".join(lines))
         if build.get("logs_url"):
-            lines.append(str(build["logs_url"]))
-        grid.add_row("Build", "\n".join(lines))
+            url = str(build["logs_url"])
+            text.append("\n" + url, style=Style(link=url))
+        grid.add_row("Build", text)
 
 
 # -- plain progress lines (no terminal) ---------------------------------------------------------------------------
@@ -404,28 +408,43 @@ class PlainProgress:
 
 
 # -- environments, operations, plans ------------------------------------------------------------------------------
-def environments_table(envs: Iterable[Json], now: datetime) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 2))
-    for column in ("NAME", "TIER", "STATUS", "IMAGE", "TASKS", "LOCKED BY", "KEEP-ALIVE", "UPDATED"):
-        table.add_column(column, no_wrap=column != "LOCKED BY", overflow="fold")
-    for env in envs:
-        service = env.get("service") or {}
-        image = service.get("image_tag") or short_digest(service.get("image_digest"))
-        tasks = f"{service.get('running_count', 0)}/{service.get('desired_count', 0)}" if service else "-"
-        status = str(env.get("status") or "?")
-        keep = parse_ts(env.get("keep_alive_until"))
-        updated = parse_ts(env.get("updated_at"))
-        table.add_row(
-            str(env.get("name")),
-            str(env.get("tier") or "-"),
-            Text(status + (" (drift)" if env.get("drift") else ""), style=ENV_STYLE.get(status, "yellow")),
-            image if service else "-",
-            tasks,
-            str(env.get("locked_by") or "-"),
-            fmt_relative(keep, now) if keep else "-",
-            fmt_relative(updated, now) if updated else "-",
-        )
-    return table
+class EnvironmentsTable:
+    """Environments; narrower terminals get the lock's kind instead of its operation id."""
+
+    def __init__(self, envs: Iterable[Json], now: datetime) -> None:
+        self.envs = list(envs)
+        self.now = now
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.max_width >= 120
+        table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 2 if wide else 1, 0, 0))
+        for column in ("NAME", "TIER", "STATUS", "IMAGE", "TASKS", "LOCKED BY", "KEEP-ALIVE", "UPDATED"):
+            table.add_column(column, no_wrap=True, overflow="ellipsis")
+        for env in self.envs:
+            service = env.get("service") or {}
+            image = service.get("image_tag") or short_digest(service.get("image_digest"))
+            tasks = f"{service.get('running_count', 0)}/{service.get('desired_count', 0)}" if service else "-"
+            status = str(env.get("status") or "?")
+            keep = parse_ts(env.get("keep_alive_until"))
+            updated = parse_ts(env.get("updated_at"))
+            locked = str(env.get("locked_by") or "-")
+            if not wide and locked != "-":
+                locked = locked.split("-", 1)[0]  # an operation id starts with its kind
+            table.add_row(
+                str(env.get("name")),
+                str(env.get("tier") or "-"),
+                Text(status + (" (drift)" if env.get("drift") else ""), style=ENV_STYLE.get(status, "yellow")),
+                image if service else "-",
+                tasks,
+                locked,
+                fmt_relative(keep, self.now) if keep else "-",
+                fmt_relative(updated, self.now) if updated else "-",
+            )
+        yield table
+
+
+def environments_table(envs: Iterable[Json], now: datetime) -> EnvironmentsTable:
+    return EnvironmentsTable(envs, now)
 
 
 def environment_detail(env: Json, now: datetime) -> Group:
@@ -487,23 +506,45 @@ def environment_detail(env: Json, now: datetime) -> Group:
     return Group(grid)
 
 
-def operations_table(ops: Iterable[Json], now: datetime) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 2))
-    for column in ("ID", "KIND", "STATUS", "TRIGGER", "STARTED", "DURATION", "ERROR"):
-        table.add_column(column, no_wrap=column != "ERROR", overflow="fold")
-    for op in ops:
-        error = op.get("error") if isinstance(op.get("error"), dict) else None
-        started = parse_ts(op.get("created_at"))
-        table.add_row(
-            str(op.get("id")),
-            str(op.get("kind")),
-            status_text(op.get("status")),
-            str(op.get("trigger") or "-"),
-            f"{fmt_local(started)} ({fmt_relative(started, now)})" if started else "-",
-            fmt_duration(op_seconds(op, now)),
-            f"{error.get('step')}: {error.get('code')}" if error else "",
-        )
-    return table
+class OperationsTable:
+    """Operations, newest first; narrower terminals get relative start times and a tighter layout."""
+
+    def __init__(self, ops: Iterable[Json], now: datetime) -> None:
+        self.ops = list(ops)
+        self.now = now
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.max_width >= 120
+        table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 2 if wide else 1, 0, 0))
+        table.add_column("ID", no_wrap=True)
+        table.add_column("STATUS", no_wrap=True)
+        if wide:
+            table.add_column("TRIGGER", no_wrap=True)
+        table.add_column("STARTED", no_wrap=True)
+        table.add_column("DURATION", no_wrap=True, justify="right")
+        table.add_column("ERROR", overflow="fold")
+        for op in self.ops:
+            error = op.get("error") if isinstance(op.get("error"), dict) else None
+            started = parse_ts(op.get("created_at"))
+            when = "-"
+            if started:
+                when = fmt_relative(started, self.now)
+                if wide:
+                    when = f"{fmt_short(started, self.now)} ({when})"
+            cells: list[RenderableType] = [str(op.get("id")), status_text(op.get("status"))]
+            if wide:
+                cells.append(str(op.get("trigger") or "-"))
+            cells += [when, fmt_duration(op_seconds(op, self.now))]
+            if error:
+                cells.append(f"{error.get('step')}: {error.get('code')}" if wide else str(error.get("code")))
+            else:
+                cells.append("")
+            table.add_row(*cells)
+        yield table
+
+
+def operations_table(ops: Iterable[Json], now: datetime) -> OperationsTable:
+    return OperationsTable(ops, now)
 
 
 def destroy_plan(plan: Json) -> Group:

@@ -100,6 +100,12 @@ def fmt_local(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
+def fmt_short(moment: datetime, now: datetime) -> str:
+    """``02:43:25`` today (local), else ``2026-11-27 02:43``."""
+    local, today = moment.astimezone(), now.astimezone()
+    return local.strftime("%H:%M:%S") if local.date() == today.date() else local.strftime("%Y-%m-%d %H:%M")
+
+
 def fmt_clock(moment: datetime) -> str:
     """``02:43:25``, local."""
     return moment.astimezone().strftime("%H:%M:%S")
