@@ -217,6 +217,14 @@ def cli(
 
 
 # -- following and starting operations ---------------------------------------------------------------------------------
+def ask(question: str) -> bool:
+    """y/N on the terminal (stderr, so stdout stays clean); Ctrl-C or end of input is no."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        return False
+
+
 def follow_operation(ctx: click.Context, op_id: str, first: render.Json | None, as_json: bool) -> None:
     settings = settings_of(ctx)
     out, err = stdout_console(), stderr_console()
@@ -229,7 +237,7 @@ def follow_operation(ctx: click.Context, op_id: str, first: render.Json | None, 
         progress,
         live=live,
         interactive=live and sys.stdin.isatty(),
-        confirm=lambda question: click.confirm(question, default=False, err=True),
+        confirm=ask,
         notice=notice,
         interval=settings.poll_interval,
     )

@@ -89,9 +89,9 @@ class Follower:
 
     def _watch(self, op_id: str) -> None:
         if self.live:
-            view = LiveView(self.op, self.now(), footer=FOOTER)
+            view = LiveView(self.op, self.now, footer=FOOTER)
             with Live(view, console=self.console, refresh_per_second=8, transient=True):
-                self._loop(op_id, lambda: view.update(self.op, self.now()))
+                self._loop(op_id, lambda: view.update(self.op))
         else:
             plain = PlainProgress()
             self._print_plain(plain)

@@ -3,7 +3,7 @@ lines, and the tables of environments and operations. Pure functions of (JSON, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -143,17 +143,17 @@ class LiveView:
 
     Rendered from the last polled operation and the current time, so elapsed times tick between polls."""
 
-    def __init__(self, op: Json, now: datetime, *, footer: str | None = None) -> None:
+    def __init__(self, op: Json, clock: Callable[[], datetime], *, footer: str | None = None) -> None:
         self.op = op
-        self.now = now
+        self.clock = clock
         self.footer = footer
         self.spinner = Spinner("dots", style="yellow")
 
-    def update(self, op: Json, now: datetime) -> None:
-        self.op, self.now = op, now
+    def update(self, op: Json) -> None:
+        self.op = op
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from live_parts(self.op, self.now, self.spinner.render(console.get_time()), self.footer)
+        yield from live_parts(self.op, self.clock(), self.spinner.render(console.get_time()), self.footer)
 
 
 def live_parts(

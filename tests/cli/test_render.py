@@ -137,7 +137,7 @@ def test_gantt_of_a_running_operation_runs_to_now() -> None:
 def test_live_view_shows_steps_states_elapsed_and_the_rollout_counts() -> None:
     op = load_fixture("deploy-running.json")
     now = parse_ts(op["created_at"]) + timedelta(seconds=4.2)  # type: ignore[operator]
-    text = text_of(render.LiveView(op, now, footer="Ctrl-C: cancel"))
+    text = text_of(render.LiveView(op, lambda: now, footer="Ctrl-C: cancel"))
     assert f"deploy dev  {op['id']}  RUNNING  4.2s" in text
     for step in op["steps"]:
         assert step["name"] in text
@@ -150,7 +150,7 @@ def test_live_view_shows_steps_states_elapsed_and_the_rollout_counts() -> None:
 def test_live_view_shows_the_build_phase() -> None:
     op = load_fixture("build-running.json")
     now = parse_ts(op["created_at"]) + timedelta(seconds=2.6)  # type: ignore[operator]
-    text = text_of(render.LiveView(op, now))
+    text = text_of(render.LiveView(op, lambda: now))
     assert re.search(r"build\s+phase DOWNLOAD_SOURCE  IN_PROGRESS", text)
     assert re.search(r"wait_build\s+RUNNING\s+1.6s", text)
 

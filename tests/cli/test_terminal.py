@@ -125,13 +125,16 @@ def test_ctrl_c_then_y_cancels_the_operation(terminal: Callable[..., Pane], fake
     assert re.search(r"Cancel\s+requested .* rollout rollback", end)
 
 
-def test_ctrl_c_then_n_leaves_the_operation_running(terminal: Callable[..., Pane], fake: FakeControlApi) -> None:
+@pytest.mark.parametrize("answer", [("n", "Enter"), ("C-c",)], ids=["n", "second-ctrl-c"])
+def test_ctrl_c_then_n_or_a_second_ctrl_c_leaves_the_operation_running(
+    terminal: Callable[..., Pane], fake: FakeControlApi, answer: tuple[str, ...]
+) -> None:
     fake.speed = 1.5
     pane = terminal("deploy", "dev", "--wait")
     pane.wait_for(lambda s: re.search(r"wait_deployment\s+RUNNING", s) is not None)
     pane.keys("C-c")
     pane.wait_for(lambda s: "Cancel operation" in s)
-    pane.keys("n", "Enter")
+    pane.keys(*answer)
     end = pane.wait_for(lambda s: exit_code(s) is not None)
     assert exit_code(end) == 130
     assert "is still running; follow it again with: cartctl follow" in " ".join(end.split())
