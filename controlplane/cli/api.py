@@ -119,7 +119,7 @@ class ApiClient:
         elif isinstance(reason, socket.gaierror):
             cause = f"cannot resolve {urllib.parse.urlsplit(self.endpoint).hostname!r} (DNS: {reason.strerror})"
         elif isinstance(reason, ssl.SSLError):
-            cause = f"TLS failed: {reason}"
+            cause = f"TLS failed: {getattr(reason, 'verify_message', None) or reason.strerror or reason}"
         elif isinstance(reason, TimeoutError):
             cause = f"no answer within {self.timeout:g}s"
         elif isinstance(reason, ConnectionError | http.client.HTTPException):

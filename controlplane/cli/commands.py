@@ -412,7 +412,9 @@ def environments_settings(
 # -- operations that change an environment --------------------------------------------------------------------------
 @cli.command(
     epilog=_epilog(
-        "cartctl provision dev --wait", "cartctl provision staging --source-version v1.4.2 --idempotency-key t-42"
+        "cartctl provision dev --wait",
+        "cartctl provision staging --source-version v1.4.2 --idempotency-key t-42",
+        exit_codes=True,
     ),
 )
 @click.argument("env")
@@ -432,6 +434,7 @@ def provision(
     epilog=_epilog(
         "cartctl build dev --source-version main --wait",
         "cartctl build dev --source-version 3f2a9c1 --image-tag v1.4.2",
+        exit_codes=True,
     ),
 )
 @click.argument("env")
@@ -467,6 +470,7 @@ def _digest(ctx: click.Context, param: click.Parameter, value: str | None) -> st
         "cartctl deploy dev --tag v1.4.2 --wait",
         "cartctl deploy prod --digest sha256:5f1d...e9 --wait --idempotency-key release-1.4.2",
         "cartctl deploy dev            # redeploy what runs now (fresh tasks)",
+        exit_codes=True,
     ),
 )
 @click.argument("env")
@@ -497,6 +501,7 @@ def deploy(
         "cartctl destroy dev --dry-run",
         "cartctl destroy dev --wait",
         "cartctl destroy staging --confirm staging --wait",
+        exit_codes=True,
     ),
 )
 @click.argument("env")
@@ -645,6 +650,7 @@ def follow(ctx: click.Context, op_id: str, as_json: bool) -> None:
     epilog=_epilog(
         "cartctl cancel deploy-20261128t014325-ab12cd34",
         "cartctl cancel ID --let-rollout-finish --wait",
+        exit_codes=True,
     ),
 )
 @click.argument("op_id", metavar="ID")

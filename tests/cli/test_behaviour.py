@@ -152,7 +152,7 @@ def test_an_idempotency_key_returns_the_same_operation_and_refuses_another_body(
 
 def test_a_validation_error_from_the_api(cartctl: Any) -> None:
     ran: Ran = cartctl("environments", "settings", "dev", "--desired-count", "500")
-    assert ran.code == 20 and "400 ValidationError: desired_count must be an integer from 0 to 50" in ran.stderr
+    assert ran.code == 20 and "400 ValidationError" in ran.stderr and "desired_count" in ran.stderr
 
 
 # -- auth, network, server errors ----------------------------------------------------------------------------------
