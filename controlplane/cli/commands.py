@@ -229,7 +229,7 @@ def follow_operation(ctx: click.Context, op_id: str, first: render.Json | None, 
     settings = settings_of(ctx)
     out, err = stdout_console(), stderr_console()
     progress = err if as_json else out
-    live = progress.is_terminal
+    live = progress.is_terminal and not progress.is_dumb_terminal
     if not live:
         progress = err  # a line per change on stderr; the summary alone on stdout
     follower = Follower(
