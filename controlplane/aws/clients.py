@@ -87,3 +87,48 @@ def translated() -> Iterator[None]:
 
 def conditional_check_failed(exc: BaseException) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
+
+
+class SigningUnavailable(Exception):
+    """No AWS credentials or region to sign with (the message says which, and why)."""
+
+
+_signing_sessions: dict[str | None, boto3.session.Session] = {}
+
+
+def sign_request(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    service: str = "execute-api",
+) -> dict[str, str]:
+    """The headers of a SigV4-signed request (``Authorization``, ``X-Amz-Date``, ``X-Amz-Security-Token``).
+
+    Credentials come from botocore's chain (environment, ``profile`` or ``AWS_PROFILE``, SSO, container and
+    instance roles); ``region`` defaults to the session's (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile).
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        with _session_lock:
+            session = _signing_sessions.get(profile)
+            if session is None:
+                session = _signing_sessions[profile] = boto3.session.Session(profile_name=profile)
+        credentials = session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except BotoCoreError as exc:  # unknown profile, expired SSO token, a failing credential process ...
+        raise SigningUnavailable(f"AWS credentials could not be loaded: {exc}") from exc
+    if frozen is None or not frozen.access_key:
+        raise SigningUnavailable("no AWS credentials found (environment, profile, SSO or instance role)")
+    region = region or session.region_name
+    if not region:
+        raise SigningUnavailable("no AWS region to sign for (set AWS_REGION or the profile's region)")
+    request = AWSRequest(method=method, url=url, data=body or b"", headers=dict(headers))
+    SigV4Auth(frozen, service, region).add_auth(request)
+    return {str(k): str(v) for k, v in request.headers.items()}
