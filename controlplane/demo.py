@@ -292,7 +292,10 @@ class Demo:
         same, _ = self.matches_ecs("dev")
         self.check(
             "push redeploys dev",
-            op["status"] == "SUCCEEDED" and op["params"] == {"image_digest": digest} and serving.endswith(digest) and same,
+            op["status"] == "SUCCEEDED"
+            and op["params"] == {"image_digest": digest}
+            and serving.endswith(digest)
+            and same,
             f"deploy started {seen_after:.1f}s after the push, {op['status']}, ECS serves ...@{digest[7:19]}...",
             t,
         )

@@ -136,7 +136,7 @@ def test_region_comes_from_the_profile_when_nothing_else_names_it(
         ("https://abc123-vpce-0a1b2c.execute-api.ap-northeast-1.vpce.amazonaws.com/v2", None, None, "ap-northeast-1"),
         ("https://abc123.execute-api.eu-central-1.amazonaws.com/v2", "eu-west-1", None, "eu-west-1"),
         ("https://cart-api.example.com", None, "us-west-2", None),  # botocore's own lookup decides
-        ("http://127.0.0.1:8000", None, None, "us-east-1"),  # the sandbox signs for any region
+        ("http://127.0.0.1:8000", None, None, "eu-central-1"),  # the sandbox signs for any region
         ("http://localhost:8000", None, "eu-west-3", None),
     ],
 )
@@ -154,10 +154,13 @@ def test_signer_turns_missing_credentials_into_an_auth_failure_with_a_hint(
     credentials: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    api = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
     with pytest.raises(AuthFailed) as raised:
-        Signer("http://127.0.0.1:8000")("GET", "http://127.0.0.1:8000/environments", {}, None)
-    assert "cannot sign the request to http://127.0.0.1:8000" in raised.value.message
-    assert raised.value.hint and "--no-sign" in raised.value.hint
+        Signer(api)("GET", f"{api}/environments", {}, None)
+    assert f"cannot sign the request to {api}" in raised.value.message
+    assert raised.value.hint and "aws configure" in raised.value.hint
+    # the local sandbox checks no signature: there, no credentials means an unsigned request, not a failure
+    assert Signer("http://127.0.0.1:8000")("GET", "http://127.0.0.1:8000/environments", {"a": "b"}, None) == {"a": "b"}
 
 
 def test_every_request_to_the_api_is_signed(cartctl: object, fake: object) -> None:

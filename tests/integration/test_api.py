@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,7 +96,9 @@ def test_put_creates_then_updates(http: Any) -> None:
 def test_if_match_and_etag(http: Any) -> None:
     status, env = call(http, "GET", "/environments/dev")
     version = env["version"]
-    status, updated = call(http, "PUT", "/environments/dev", {"nightly_teardown": False}, **{"If-Match": f'"{version}"'})
+    status, updated = call(
+        http, "PUT", "/environments/dev", {"nightly_teardown": False}, **{"If-Match": f'"{version}"'}
+    )
     assert status == 200 and updated["version"] == version + 1
     status, body = call(http, "PUT", "/environments/dev", {"nightly_teardown": True}, **{"If-Match": str(version)})
     assert_error(status, body, 409, "VersionConflict")
@@ -134,7 +135,9 @@ def test_operation_lifecycle_conflict_and_cancel(http: Any, aws_all: MotoWorld) 
     status, env = call(http, "GET", "/environments/dev")
     assert env["locked_by"] == op["id"] and env["status"] == "provisioning"
 
-    aws_all.wait_for(lambda: "build_id" in getattr(aws_all.container.operations.get(op["id"]).step("build"), "detail", {}))
+    aws_all.wait_for(
+        lambda: "build_id" in getattr(aws_all.container.operations.get(op["id"]).step("build"), "detail", {})
+    )
     status, got = call(http, "GET", f"/operations/{op['id']}")
     assert status == 200 and got["status"] == "RUNNING" and got["progress"]["build"]["status"] == "IN_PROGRESS"
     status, listed = call(http, "GET", "/environments/dev/operations?status=RUNNING&kind=provision")
