@@ -249,7 +249,7 @@ class Demo:
         status, op = self.api.post("/environments/dev/deployments", {"image_tag": "v1.3.0"})
         while status == 202:
             _, op = self.api.get(f"/operations/{op['id']}")
-            rollout = next((s for s in op["steps"] if s["name"] == "rollout"), {})
+            rollout: dict[str, Any] = next((s for s in op["steps"] if s["name"] == "rollout"), {})
             if "deployment_id" in (rollout.get("detail") or {}) or op["status"] != "RUNNING":
                 break
             time.sleep(0.05)
