@@ -11,6 +11,7 @@ class Size:
     runs: int  # repetitions of each measured thing (median and spread over these)
     slow_runs: int  # repetitions of the expensive things (10x rollouts, ecs-deploy on a broken image)
     deploy_seconds: float  # the sandbox's emulated ECS rollout
+    slow_deploy_seconds: float  # a long rollout, to compare how the work grows with it
     build_seconds: float
     ecs_deploy_timeout: int  # ecs-deploy's --timeout on the broken image (it waits for it, see the docs)
     scale_ns: tuple[int, ...]
@@ -30,6 +31,7 @@ FULL = Size(
     runs=5,
     slow_runs=3,
     deploy_seconds=3.0,
+    slow_deploy_seconds=60.0,
     build_seconds=2.0,
     ecs_deploy_timeout=20,
     scale_ns=(1, 10, 50, 100),
@@ -49,6 +51,7 @@ QUICK = Size(
     runs=1,
     slow_runs=1,
     deploy_seconds=0.5,
+    slow_deploy_seconds=2.0,
     build_seconds=0.5,
     ecs_deploy_timeout=4,
     scale_ns=(1, 2),

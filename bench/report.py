@@ -122,21 +122,31 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     f = figures.get("ecs_deploy")
     if f is not None:
         if f.get("available"):
-            fr = f["force_redeploy"]
-            for who in ("control_plane", "ecs_deploy"):
-                add("3 vs ecs-deploy", f"force-redeploy {who}: AWS API calls", fr[who]["api_calls"], "", 0)
-                add("3 vs ecs-deploy", f"force-redeploy {who}: ECS calls", fr[who]["ecs_calls"], "", 0)
-                add("3 vs ecs-deploy", f"force-redeploy {who}: seconds to outcome", fr[who]["seconds"], " s")
-            add(
-                "3 vs ecs-deploy",
-                "API calls ratio control plane / ecs-deploy",
-                fr["api_calls_ratio_control_plane_over_ecs_deploy"],
-            )
-            add(
-                "3 vs ecs-deploy",
-                "time ratio control plane / ecs-deploy",
-                fr["seconds_ratio_control_plane_over_ecs_deploy"],
-            )
+            for key in ("force_redeploy", "force_redeploy_long_rollout"):
+                fr = f.get(key)
+                if fr is None:
+                    continue
+                at = f"{fr.get('deploy_seconds', '?')} s rollout"
+                for who in ("control_plane", "ecs_deploy"):
+                    add("3 vs ecs-deploy", f"{at}, {who}: AWS API calls", fr[who]["api_calls"], "", 0)
+                    if who == "control_plane":
+                        own = fr[who].get("api_calls_by_control_plane")
+                        if own:
+                            add("3 vs ecs-deploy", f"{at}, {who}: own API calls (no Lambda invokes)", own, "", 0)
+                    add("3 vs ecs-deploy", f"{at}, {who}: ECS calls", fr[who]["ecs_calls"], "", 0)
+                    add("3 vs ecs-deploy", f"{at}, {who}: seconds to outcome", fr[who]["seconds"], " s")
+                add(
+                    "3 vs ecs-deploy",
+                    f"{at}: API calls ratio (all)",
+                    fr["api_calls_ratio_control_plane_over_ecs_deploy"],
+                )
+                if "own_api_calls_ratio_control_plane_over_ecs_deploy" in fr:
+                    add(
+                        "3 vs ecs-deploy",
+                        f"{at}: API calls ratio (own)",
+                        fr["own_api_calls_ratio_control_plane_over_ecs_deploy"],
+                    )
+                add("3 vs ecs-deploy", f"{at}: time ratio", fr["seconds_ratio_control_plane_over_ecs_deploy"])
             bi = f["broken_image"]
             for who in ("control_plane", "ecs_deploy"):
                 s = bi[who]

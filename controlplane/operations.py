@@ -90,6 +90,15 @@ class Closing:
     unless_cancelled: bool = False
 
 
+def known_images(env: Environment) -> dict[str, str]:
+    """Task definition ARN -> image (``@<digest>``) as recorded for the environment."""
+    out: dict[str, str] = {}
+    for seen in (env.intended, env.service):
+        if seen is not None and seen.task_definition_arn and seen.image_digest:
+            out[seen.task_definition_arn] = f"@{seen.image_digest}"
+    return out
+
+
 def first_phase(kind: OpKind) -> str:
     return FLOWS[kind].phases[0]
 
@@ -166,6 +175,8 @@ class Operations:
                 "desired_count": env.settings.desired_count,
                 "intended_digest": env.intended.image_digest if env.intended else None,
                 "intended_tag": env.intended.image_tag if env.intended else None,
+                # what each task definition seen runs (task definitions never change: a recorded pair holds)
+                "images": known_images(env),
                 "notify": env.settings.notification_topic,
             },
             "ctx": {"started": {first: now}},
@@ -355,7 +366,7 @@ class Operations:
             extra={"operation_id": c.operation_id, "status": c.status.value, "environment_status": env_status.value},
         )
         self._notify(c, now)
-        if ended.lock_released and self.after_release is not None:
+        if ended.lock_released and ended.pending_push is not None and self.after_release is not None:
             try:
                 self.after_release(c.environment, ended.pending_push)
             except ApiError as exc:  # the push is recorded; the next release or push picks it up

@@ -308,7 +308,7 @@ def rollout(d: Deps, r: Run) -> StepResult:
             raise ImageNotFound(f"the build finished but {repo}:{tag} is not in the repository")
     else:
         digest, tag = str(ctx["image_digest"]), ctx.get("image_tag")
-    images: dict[str, str | None] = {}
+    images: dict[str, str | None] = dict(r.env.get("images") or {})
     td: str | None = None
     if digest is not None:
         image = f"{d.platform.repository_uri(repo)}@{digest}"

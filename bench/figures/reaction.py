@@ -11,6 +11,7 @@ from typing import Any
 from bench.config import Size
 from bench.harness import Bench, start_bench
 from bench.stats import summary
+from controlplane.domain.times import parse_iso
 
 ENV = "dev"
 DELIVERY_BUDGET_S = 15.0  # issue #4 promises delivery within 5 s
@@ -32,7 +33,7 @@ def newest_push_op(b: Bench, after: float) -> dict[str, Any] | None:
     if status != 200:
         return None
     for op in body.get("operations", []):
-        if op.get("trigger") == "ecr-push" and float(op.get("created_at", 0)) >= after - 1:
+        if op.get("trigger") == "ecr-push" and parse_iso(str(op["created_at"])) >= after - 1:
             return dict(op)
     return None
 
@@ -56,7 +57,7 @@ def one_push(b: Bench, run: int) -> dict[str, Any]:
         "delivered": True,
         "status": status,
         "put_image_s": pushed - t0,
-        "to_operation_created_s": float(op.get("created_at", t0)) - t0,
+        "to_operation_created_s": parse_iso(str(op["created_at"])) - t0,
         "to_update_service_s": None if update is None else update.at - t0,
         "to_operation_end_s": ended - t0,
     }

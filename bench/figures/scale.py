@@ -11,7 +11,6 @@ Two ways, measured in the same sandbox:
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,12 +35,10 @@ def nightly_available() -> bool:
 
 
 def nightly_concurrency() -> int | None:
-    path = ROOT / "statemachines" / "teardown.asl.json"
-    if not path.exists():
-        return None
-    states = json.loads(path.read_text())["States"]
-    found = [s.get("MaxConcurrency") for s in states.values() if s.get("Type") == "Map"]
-    return int(found[0]) if found and found[0] is not None else None
+    """The Map's concurrency the nightly run uses: the setting the schedule passes (MaxConcurrencyPath)."""
+    from controlplane import container
+
+    return int(container.current().settings.batch_concurrency)
 
 
 def _cpu() -> float:
