@@ -199,11 +199,18 @@ class Ledger(Protocol):
 
 class WaitStore(Protocol):
     def register_wait(
-        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+        self,
+        key: str,
+        token: str,
+        records: Sequence[StepRecord],
+        operation_id: str,
+        carry: dict[str, Any],
+        cancellable: bool = True,
     ) -> dict[str, Any]:
         """Park a task token (and what the flow carries on) under ``key`` and write step records (the waiting
         step's is the last), atomically. Returns the wait item after the write (with the outcome if an event came first). Raises
-        OperationEnded if the operation ended, and errors.Cancelled (after writing) if a cancel was requested."""
+        OperationEnded if the operation ended, and errors.Cancelled (after writing) if a cancel was requested, unless
+        the wait is not ``cancellable`` (the cancel path's own wait for the rollback it started)."""
         ...
 
     def record_wait_outcome(self, key: str, outcome: dict[str, Any], now: float) -> dict[str, Any]:

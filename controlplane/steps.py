@@ -678,7 +678,9 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
             raise InvalidState(f"{name} waits for a task token, and none was given")
         record = StepRecord(name, StepStatus.RUNNING, started, detail={**result.detail, "wait": result.key})
         carry = {**result.carry, "detail": record.detail, "started": iso(started)}
-        d.waits.park(result.key, token, [*r.resolved_waits(), record], r.op_id, carry)
+        d.waits.park(
+            result.key, token, [*r.resolved_waits(), record], r.op_id, carry, cancellable=phase.name != "cancel"
+        )
         return state
     ctx |= result.updates
     if isinstance(result, Poll):

@@ -51,11 +51,18 @@ class Waits:
         self.store, self.sender, self.clock = store, sender, clock
 
     def park(
-        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+        self,
+        key: str,
+        token: str,
+        records: Sequence[StepRecord],
+        operation_id: str,
+        carry: dict[str, Any],
+        cancellable: bool = True,
     ) -> bool:
         """Park the token and write the step records (the waiting step's is the last). True if the outcome was
-        already there (then the wait is resolved now). Raises errors.Cancelled if the operation was cancelled."""
-        item = self.store.register_wait(key, token, records, operation_id, carry)
+        already there (then the wait is resolved now). Raises errors.Cancelled if the operation was cancelled,
+        unless the wait is not ``cancellable`` (the cancel path waiting for its own rollback)."""
+        item = self.store.register_wait(key, token, records, operation_id, carry, cancellable)
         if item.get("outcome") is None:
             return False
         self._send(item, Outcome.from_dict(item["outcome"]))

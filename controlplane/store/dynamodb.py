@@ -610,7 +610,13 @@ class DynamoRegistry:
         return _wait_doc(out["Attributes"])
 
     def register_wait(
-        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+        self,
+        key: str,
+        token: str,
+        records: Sequence[StepRecord],
+        operation_id: str,
+        carry: dict[str, Any],
+        cancellable: bool = True,
     ) -> dict[str, Any]:
         record = records[-1]
         ttl = {"N": str(int(record.started_at + WAIT_TTL_SECONDS))}
@@ -641,7 +647,7 @@ class DynamoRegistry:
             "Update": {
                 "Key": _op_key(operation_id),
                 "UpdateExpression": f"SET {sets}, wait_key = :k",
-                "ConditionExpression": "#st = :running AND attribute_not_exists(cancel)",
+                "ConditionExpression": "#st = :running" + (" AND attribute_not_exists(cancel)" if cancellable else ""),
                 "ExpressionAttributeNames": {"#st": "status", **{f"#n{i}": r.name for i, r in enumerate(records)}},
                 "ExpressionAttributeValues": {
                     ":k": _s(key),
@@ -675,7 +681,7 @@ class DynamoRegistry:
         item = self._wait_update(
             key, w["UpdateExpression"], w["ExpressionAttributeValues"], w["ExpressionAttributeNames"]
         )
-        if old_op is not None and "cancel" in old_op:
+        if cancellable and old_op is not None and "cancel" in old_op:
             raise Cancelled(f"operation {operation_id} was cancelled")
         return item
 

@@ -231,7 +231,13 @@ class MemoryRegistry:
 
     # waits ------------------------------------------------------------------------------------------------
     def register_wait(
-        self, key: str, token: str, records: Sequence[StepRecord], operation_id: str, carry: dict[str, Any]
+        self,
+        key: str,
+        token: str,
+        records: Sequence[StepRecord],
+        operation_id: str,
+        carry: dict[str, Any],
+        cancellable: bool = True,
     ) -> dict[str, Any]:
         with self._mutex:
             op = self._running(operation_id)
@@ -241,7 +247,7 @@ class MemoryRegistry:
             item = self._waits.setdefault(key, {})
             item.update(token=token, operation_id=operation_id, step=records[-1].name, carry=carry)
             result = dict(item)
-        if op.cancel is not None:
+        if cancellable and op.cancel is not None:
             raise Cancelled(f"operation {operation_id} was cancelled")
         return result
 
