@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.asl import CANCELLED
+from controlplane.domain.flows import CANCEL_PHASE
 from controlplane.domain.model import StepRecord
 from controlplane.domain.times import iso
 from controlplane.ports import Clock, TokenSender, WaitStore
@@ -77,9 +78,10 @@ class Waits:
         return True
 
     def cancel(self, key: str, reason: str) -> bool:
-        """Fail a parked token with ``Cancelled`` (the state machine's cancel path takes over)."""
+        """Fail a parked token with ``Cancelled`` (the state machine's cancel path takes over). The cancel path's
+        own wait (for the rollback it started) is left alone: a repeated cancel must not fail the rollback."""
         item = self.store.get_wait(key)
-        if not item or not item.get("token"):
+        if not item or not item.get("token") or item.get("step") == CANCEL_PHASE:
             return False
         self.sender.failure(str(item["token"]), CANCELLED, reason)
         return True
