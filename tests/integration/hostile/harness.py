@@ -17,6 +17,7 @@ from controlplane.sandbox.server import Sandbox
 
 FINAL = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
 TRANSITIONAL = ("provisioning", "deploying", "destroying")
+TOKEN_STEPS = ("build", "rollout", "cancel")  # they park a task token (detail.wait) once they started the work
 # Undecided: whether the ended operation was meant to set `intended` depends on how it ended.
 ANY = object()
 _NAMES = itertools.count(1)  # environment names are unique across the session (one sandbox)
@@ -103,14 +104,17 @@ class Hostile:
         raise AssertionError(f"operation {op_id} still RUNNING after {timeout}s: {self.op(op_id)}")
 
     def wait_step(self, op_id: str, step: str, timeout: float = 30.0) -> dict[str, Any]:
-        """The operation as soon as ``step`` is RUNNING (or it ended, or it ran past that step)."""
+        """The operation as soon as ``step`` is RUNNING (or it ended, or it ran past that step). A step that waits
+        for an event (build, rollout, cancel) counts as running once it started what it waits for."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             op = self.op(op_id)
             if op["status"] in FINAL:
                 return op
-            steps = {s["name"]: s["status"] for s in op["steps"]}
-            if steps.get(step) in ("RUNNING", "SUCCEEDED", "FAILED"):
+            rec = next((s for s in op["steps"] if s["name"] == step), None)
+            if rec is not None and rec["status"] != "RUNNING":
+                return op
+            if rec is not None and (step not in TOKEN_STEPS or "wait" in rec["detail"]):
                 return op
             time.sleep(0.005)
         raise AssertionError(f"{op_id} never reached {step}: {self.op(op_id)}")
