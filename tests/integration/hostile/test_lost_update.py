@@ -24,7 +24,7 @@ def _settings(i: int) -> dict[str, Any]:
 
 def _shows(settings: dict[str, Any], body: dict[str, Any]) -> bool:
     got = body["settings"]
-    return (
+    return bool(
         got["desired_count"] == settings["desired_count"]
         and got["nightly_teardown"] == settings["nightly_teardown"]
         and got["deploy_on_push"]["pattern"] == settings["deploy_on_push"]["pattern"]
