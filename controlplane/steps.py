@@ -430,8 +430,14 @@ def delete_service(d: Deps, r: Run) -> StepResult:
 def sweep(d: Deps, r: Run) -> StepResult:
     k = r.contract(d)
     nightly = bool(r.params.get("nightly"))  # the night keeps images and logs: the morning restores that digest
-    result = {"deregistered": d.platform.deregister_task_definitions(k.task_family)}
+    result: dict[str, Any] = {"deregistered": d.platform.deregister_task_definitions(k.task_family)}
     leftovers: list[str] = []
+    # Each round deletes the images it lists while CI may go on pushing. An image that no earlier listing had was
+    # pushed during the sweep: the next round deletes it, and one that arrives after the last round is not left
+    # behind by the control plane (destroy wins: no push deploys into the environment). Only an image that
+    # outlived its deletion is a leftover.
+    known: set[str] = set() if nightly else set(d.platform.inventory(k).images)
+    pushed: set[str] = set()
     for _ in range(SWEEP_ROUNDS):
         if not nightly:
             result["deleted_images"] = result.get("deleted_images", 0) + d.platform.delete_images(k.ecr_repository_name)
@@ -442,11 +448,16 @@ def sweep(d: Deps, r: Run) -> StepResult:
         if nightly:
             inv = inv.without_images_and_logs()
             tagged = [arn for arn in tagged if ":log-group:" not in arn]
-        leftovers = inv.leftovers() + [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
-        if not leftovers or nightly or (not inv.images and not inv.log_groups):
+        pushed = set(inv.images) - known
+        known |= pushed
+        leftovers = inv.without_images(pushed).leftovers()
+        leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
+        if nightly or (not leftovers and not pushed) or (not inv.images and not inv.log_groups):
             break  # only images and log groups can reappear (a push, a late log group); the rest is final
     if leftovers:
         raise LeftoversFound("left behind: " + "; ".join(leftovers))
+    if pushed:
+        result["pushed_during_sweep"] = sorted(pushed)
     return Done({"swept": result}, result)
 
 
