@@ -157,11 +157,13 @@ class Hostile:
         assert env["status"] not in TRANSITIONAL, env
         return env
 
-    def fire(self, schedule: str) -> None:
-        """Fire a schedule now and wait for its delivery."""
-        assert self.box.router is not None
-        self.box.router.fire(schedule)
-        assert self.box.router.wait_idle(timeout=60)
+    def fire(self, schedule: str) -> Any:
+        """Fire a schedule now, wait for its delivery, and return what its function returned."""
+        router = self.box.router
+        assert router is not None
+        event = router.fire(schedule)
+        assert router.wait_idle(timeout=60)
+        return next(result for _, sent, result in reversed(router.delivered) if sent is event)
 
 
 def step_status(op: dict[str, Any], name: str) -> str | None:
