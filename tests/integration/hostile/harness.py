@@ -4,6 +4,7 @@ the sandbox's endpoint, and the checks every ended operation must pass."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import itertools
 import json
 import time
@@ -64,7 +65,11 @@ class Hostile:
 
     def ecs_service(self, env: str) -> dict[str, Any] | None:
         """What `aws ecs describe-services` reports for the environment's service (None: no such service)."""
-        found = self.client("ecs").describe_services(cluster=cluster_name(env), services=[f"cart-service-{env}"])
+        ecs = self.client("ecs")
+        try:
+            found = ecs.describe_services(cluster=cluster_name(env), services=[f"cart-service-{env}"])
+        except ecs.exceptions.ClusterNotFoundException:
+            return None
         services = found.get("services") or []
         return dict(services[0]) if services else None
 
@@ -79,6 +84,18 @@ class Hostile:
         return td, (image.rsplit("@", 1)[1] if "@" in image else None)
 
     # the control API -------------------------------------------------------------------------------------------
+    def raw(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """One request exactly as given (path, headers and body bytes unchecked); (status, body, headers)."""
+        conn = http.client.HTTPConnection(self.box.host, self.box.api_port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read(), {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            conn.close()
+
     def env(self, name: str) -> dict[str, Any]:
         status, body = self.api.get(f"/environments/{name}")
         assert status == 200, body
@@ -168,3 +185,16 @@ class Hostile:
 
 def step_status(op: dict[str, Any], name: str) -> str | None:
     return next((s["status"] for s in op["steps"] if s["name"] == name), None)
+
+
+def error_of(status: int, raw: bytes | Any) -> dict[str, Any]:
+    """The error of a refused request, checked to be the API's one envelope: ``{"error": {"code", "message"}}``
+    and nothing else at the top level, ``code`` and ``message`` strings."""
+    assert status >= 400, status
+    body = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict), body
+    assert isinstance(error.get("code"), str) and error["code"], body
+    assert isinstance(error.get("message"), str) and error["message"], body
+    return dict(error)

@@ -66,14 +66,21 @@ def test_turning_protection_off_needs_the_confirmation(h: Hostile) -> None:
     status, answer = h.api.put(f"/environments/{env}", {"protected": True})
     assert status == 200 and answer["settings"]["protected"] is True, answer
     # WHEN protection is turned off without the confirmation, or with another environment's name
-    for body in ({"protected": False}, {"protected": False, "confirm": "prod"}, {"protected": False, "confirm": None}):
+    bodies: list[dict[str, Any]] = [
+        {"protected": False},
+        {"protected": False, "confirm": "prod"},
+        {"protected": False, "confirm": None},
+        {"protected": False, "confirm": f"{env}\n"},
+    ]
+    for body in bodies:
         status, answer = h.api.put(f"/environments/{env}", body)
         # THEN it is refused, and it stays protected
         assert status == 400 and answer["error"]["code"] == "ConfirmationRequired", (body, answer)
         assert h.env(env)["settings"]["protected"] is True
     # AND a protected environment is not destroyed without the confirmation either
-    status, answer = h.api.post(f"/environments/{env}/destroy", {})
-    assert status == 400 and answer["error"]["code"] == "ConfirmationRequired", answer
+    for destroy in ({}, {"confirm": f"{env}\n"}, {"confirm": env.upper()}):
+        status, answer = h.api.post(f"/environments/{env}/destroy", destroy)
+        assert status == 400 and answer["error"]["code"] == "ConfirmationRequired", (destroy, answer)
     assert h.env(env)["status"] == "ready" and h.env(env)["locked_by"] is None
     # WHEN it is turned off with the confirmation THEN it is off
     status, answer = h.api.put(f"/environments/{env}", {"protected": False, "confirm": env})
