@@ -38,14 +38,14 @@ class Hostile:
         assert self.box.world is not None
         return self.box.world.function_prefix
 
-    def new_env(self, prefix: str = "h") -> str:
-        """A dev environment of its own: the base and contract Terraform would publish, registered by a PUT."""
+    def new_env(self, prefix: str = "h", tier: str = "dev") -> str:
+        """An environment of its own: the base and contract Terraform would publish, registered by a PUT."""
         n = next(_NAMES)
         name = f"{prefix}{n}"
-        seed_environment(self.client, name, "dev", 10 + n, "/cart-service")
+        seed_environment(self.client, name, tier, 10 + n, "/cart-service")
         status, body = self.api.put(f"/environments/{name}", {})
         assert status == 201, body
-        assert body["tier"] == "dev" and body["status"] == "absent", body
+        assert body["tier"] == tier and body["status"] == "absent", body
         return name
 
     def provisioned_env(self, prefix: str = "h") -> str:
