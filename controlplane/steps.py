@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.domain.contract import Contract, parse_contract
-from controlplane.domain.flows import FLOWS, PHASES, StepKind, next_phase
+from controlplane.domain.flows import CANCEL_PHASE, FAILURE_PHASE, FINISH_PHASE, FLOWS, PHASES, StepKind, next_phase
 from controlplane.domain.model import (
     EnvStatus,
     Intended,
@@ -56,6 +56,8 @@ from controlplane.ports import Clock, OperationEnded, Platform, Registry
 from controlplane.waits import Waits, build_key, deployment_key
 
 State = dict[str, Any]
+# The phases that end an operation, on every path (a cancel request does not stop them: they end it).
+ENDING_PHASES = frozenset({CANCEL_PHASE, FAILURE_PHASE, FINISH_PHASE})
 SWEEP_ROUNDS = 3  # images pushed while a destroy sweeps are deleted too: the sweep repeats until nothing is left
 
 
@@ -668,6 +670,8 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
     phase = PHASES[name]
     r = Run(state, token, d.clock())
     started = r.started(name)
+    if name not in ENDING_PHASES:
+        _unless_cancelled(d, r, name)
     try:
         result = PHASE_FUNCTIONS[name](d, r)
     except (Cancelled, OperationFinished):
@@ -720,6 +724,14 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
     ctx["closed"] = [*ctx.get("closed", []), *(rec.name for rec in resumed)]
     _record(d, r, records, cancellable=True)
     return {**state, "ctx": ctx, "step": {"name": name, "result": "done"}}
+
+
+def _unless_cancelled(d: Deps, r: Run, name: str) -> None:
+    """A phase that starts after a cancel was requested (a push deploy cancelled in its quiet period, a cancel
+    between two phases) does none of its work: the cancel path takes over before anything changes."""
+    op = d.registry.get_operation(r.op_id)
+    if op is not None and op.status is OpStatus.RUNNING and op.cancel is not None:
+        raise Cancelled(f"operation {r.op_id} was cancelled ({op.cancel.mode}) before {name} began")
 
 
 def _record(d: Deps, r: Run, records: list[StepRecord], cancellable: bool) -> None:
