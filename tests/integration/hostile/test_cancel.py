@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from controlplane.sandbox.server import Sandbox
 from tests.integration.hostile.harness import ANY, Hostile, step_status
 
 DELAYS = (0.0, 0.02, 0.05, 0.2)
@@ -175,3 +176,38 @@ def test_a_second_cancel_while_the_rollback_runs_changes_nothing(h: Hostile) -> 
     assert ended["status"] == "ABORTED", (ended["status"], ended["error"])
     h.assert_ended_cleanly(ended, intended=True)
     assert h.ecs_runs(env)[0] == before_td
+
+
+def test_a_push_deploy_cancelled_in_its_quiet_period_changes_nothing(h: Hostile, sandbox: Sandbox) -> None:
+    # GIVEN a provisioned environment whose push policy waits 2 s of quiet, and a push that started its deploy
+    env = h.provisioned_env("cq")
+    before_td, before_digest = h.ecs_runs(env)
+    family = f"cart-service-{env}"
+    revisions = h.client("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
+    policy = {"match": "exact", "pattern": "latest", "quiet_seconds": 2}
+    assert h.api.put(f"/environments/{env}", {"deploy_on_push": policy})[0] == 200
+    h.push_image(env, "latest")
+    assert sandbox.router is not None and sandbox.router.wait_idle(30)
+    op_id = h.env(env)["locked_by"]
+    assert op_id is not None and op_id.startswith(f"deploy_{env}_push-"), h.env(env)
+    # WHEN it is cancelled during its quiet period
+    status, answer = h.api.post(f"/operations/{op_id}/cancel", {})
+    assert status == 202, answer
+    ended = h.wait_op(op_id)
+    # THEN it is ABORTED having done nothing: no task definition registered, no ECS deployment started
+    assert ended["status"] == "ABORTED", (ended["status"], ended["error"])
+    assert ended["result"]["cancel"]["undone"] == "nothing had changed yet", ended["result"]
+    h.assert_ended_cleanly(ended, intended=True)
+    assert h.ecs_runs(env) == (before_td, before_digest)
+    assert h.client("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == revisions
+    svc = h.ecs_service(env)
+    assert svc is not None and [d["taskDefinition"] for d in svc["deployments"]] == [before_td], svc["deployments"]
+    # AND the next push deploys
+    newest = h.push_image(env, "latest")
+    assert sandbox.router.wait_idle(30)
+    follow_id = h.env(env)["locked_by"]
+    assert follow_id is not None
+    follow = h.wait_op(follow_id)
+    assert follow["status"] == "SUCCEEDED", follow
+    h.assert_ended_cleanly(follow, intended=True)
+    assert h.ecs_runs(env)[1] == newest
