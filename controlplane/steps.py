@@ -580,7 +580,18 @@ def cancel(d: Deps, r: Run) -> StepResult:
     if building is not None and building.detail.get("build_id") and building.status is StepStatus.RUNNING:
         d.platform.stop_build(str(building.detail["build_id"]))
         return _resolve_now(d, r, base | {"undone": f"build {building.detail['build_id']} stopped"})
+    begun = [s.name for s in (op.steps if op else ()) if s.name in DESTRUCTIVE and _did_work(s)]
+    if begun:  # a destroy is not undone: what it drained or removed stays so (the environment settles from ECS)
+        return _resolve_now(d, r, base | {"undone": f"nothing: the destroy had begun ({', '.join(begun)})"})
     return _resolve_now(d, r, base | {"undone": "nothing had changed yet"})
+
+
+DESTRUCTIVE = ("drain", "delete_service", "sweep")
+
+
+def _did_work(step: StepRecord) -> bool:
+    """The step ran (it succeeded, or recorded a poll or what it saw), not merely was next in line."""
+    return step.status is StepStatus.SUCCEEDED or step.polls > 0 or bool(step.detail)
 
 
 def _resolve_now(d: Deps, r: Run, carry: dict[str, Any]) -> StepResult:
