@@ -150,8 +150,10 @@ def test_cancel_destroy(h: Hostile, when: float | str) -> None:
         assert envb["status"] == "destroyed"
     elif svc is not None and svc["status"] == "ACTIVE" and svc["desiredCount"] > 0:
         assert envb["status"] == "ready", envb  # stopped before it drained anything: it still serves
+        assert ended["result"]["cancel"]["undone"] == "nothing had changed yet", ended["result"]
     else:
-        assert envb["status"] == "failed", envb  # half removed
+        assert envb["status"] == "failed", envb  # half removed, and the record says the destroy had begun
+        assert ended["result"]["cancel"]["undone"].startswith("nothing: the destroy had begun"), ended["result"]
     # AND the next provision is accepted and succeeds
     follow = h.run("POST", f"/environments/{env}/provision", {})
     assert follow["status"] == "SUCCEEDED", follow
