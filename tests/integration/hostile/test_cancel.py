@@ -203,7 +203,8 @@ def test_a_push_deploy_cancelled_in_its_quiet_period_changes_nothing(h: Hostile,
     assert h.ecs_runs(env) == (before_td, before_digest)
     assert h.client("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == revisions
     svc = h.ecs_service(env)
-    assert svc is not None and [d["taskDefinition"] for d in svc["deployments"]] == [before_td], svc["deployments"]
+    assert svc is not None
+    assert [d["taskDefinition"] for d in svc["deployments"]] == [before_td], svc["deployments"]
     # AND the next push deploys
     newest = h.push_image(env, "latest")
     assert sandbox.router.wait_idle(30)

@@ -18,6 +18,8 @@ import urllib.parse
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from tests.integration.hostile.harness import FINAL, Hostile, error_of
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261128"))
@@ -323,6 +325,7 @@ class Gen:
         return text.encode("utf-8", errors="surrogatepass") if r.random() < 0.9 else text.encode("utf-16")
 
 
+@pytest.mark.slow
 def test_fuzz_the_control_api(h: Hostile) -> None:
     # GIVEN environments of the fuzzer's own: a dev one running, a dev and a prod-tier one never provisioned
     running = h.provisioned_env("fz")

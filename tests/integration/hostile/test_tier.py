@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.integration.hostile.harness import Hostile
 
 
@@ -32,6 +34,7 @@ def test_prod_tier_cannot_be_lowered(h: Hostile) -> None:
     assert after["tier"] == "prod" and after["settings"] == before["settings"] and after["version"] == before["version"]
 
 
+@pytest.mark.slow  # the run tears down every dev environment the session left running
 def test_nightly_teardown_never_destroys_prod(h: Hostile) -> None:
     # GIVEN prod running, with nightly_teardown set on it, and a dev environment running beside it
     prod = _ready_prod(h)
