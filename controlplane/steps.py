@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.domain.contract import Contract, parse_contract
-from controlplane.domain.flows import FLOWS, PHASES, StepKind, next_phase
+from controlplane.domain.flows import CANCEL_PHASE, FAILURE_PHASE, FINISH_PHASE, FLOWS, PHASES, StepKind, next_phase
 from controlplane.domain.model import (
     EnvStatus,
     Intended,
@@ -56,6 +56,8 @@ from controlplane.ports import Clock, OperationEnded, Platform, Registry
 from controlplane.waits import Waits, build_key, deployment_key
 
 State = dict[str, Any]
+# The phases that end an operation, on every path (a cancel request does not stop them: they end it).
+ENDING_PHASES = frozenset({CANCEL_PHASE, FAILURE_PHASE, FINISH_PHASE})
 SWEEP_ROUNDS = 3  # images pushed while a destroy sweeps are deleted too: the sweep repeats until nothing is left
 
 
@@ -431,8 +433,14 @@ def delete_service(d: Deps, r: Run) -> StepResult:
 def sweep(d: Deps, r: Run) -> StepResult:
     k = r.contract(d)
     nightly = bool(r.params.get("nightly"))  # the night keeps images and logs: the morning restores that digest
-    result = {"deregistered": d.platform.deregister_task_definitions(k.task_family)}
+    result: dict[str, Any] = {"deregistered": d.platform.deregister_task_definitions(k.task_family)}
     leftovers: list[str] = []
+    # Each round deletes the images it lists while CI may go on pushing. An image that no earlier listing had was
+    # pushed during the sweep: the next round deletes it, and one that arrives after the last round is not left
+    # behind by the control plane (destroy wins: no push deploys into the environment). Only an image that
+    # outlived its deletion is a leftover.
+    known: set[str] = set() if nightly else set(d.platform.inventory(k).images)
+    pushed: set[str] = set()
     for _ in range(SWEEP_ROUNDS):
         if not nightly:
             result["deleted_images"] = result.get("deleted_images", 0) + d.platform.delete_images(k.ecr_repository_name)
@@ -443,11 +451,16 @@ def sweep(d: Deps, r: Run) -> StepResult:
         if nightly:
             inv = inv.without_images_and_logs()
             tagged = [arn for arn in tagged if ":log-group:" not in arn]
-        leftovers = inv.leftovers() + [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
-        if not leftovers or nightly or (not inv.images and not inv.log_groups):
+        pushed = set(inv.images) - known
+        known |= pushed
+        leftovers = inv.without_images(pushed).leftovers()
+        leftovers += [f"{arn} is still tagged cart:managed-by=controlplane" for arn in tagged]
+        if nightly or (not leftovers and not pushed) or (not inv.images and not inv.log_groups):
             break  # only images and log groups can reappear (a push, a late log group); the rest is final
     if leftovers:
         raise LeftoversFound("left behind: " + "; ".join(leftovers))
+    if pushed:
+        result["pushed_during_sweep"] = sorted(pushed)
     return Done({"swept": result}, result)
 
 
@@ -568,7 +581,18 @@ def cancel(d: Deps, r: Run) -> StepResult:
     if building is not None and building.detail.get("build_id") and building.status is StepStatus.RUNNING:
         d.platform.stop_build(str(building.detail["build_id"]))
         return _resolve_now(d, r, base | {"undone": f"build {building.detail['build_id']} stopped"})
+    begun = [s.name for s in (op.steps if op else ()) if s.name in DESTRUCTIVE and _did_work(s)]
+    if begun:  # a destroy is not undone: what it drained or removed stays so (the environment settles from ECS)
+        return _resolve_now(d, r, base | {"undone": f"nothing: the destroy had begun ({', '.join(begun)})"})
     return _resolve_now(d, r, base | {"undone": "nothing had changed yet"})
+
+
+DESTRUCTIVE = ("drain", "delete_service", "sweep")
+
+
+def _did_work(step: StepRecord) -> bool:
+    """The step ran (it succeeded, or recorded a poll or what it saw), not merely was next in line."""
+    return step.status is StepStatus.SUCCEEDED or step.polls > 0 or bool(step.detail)
 
 
 def _resolve_now(d: Deps, r: Run, carry: dict[str, Any]) -> StepResult:
@@ -658,6 +682,8 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
     phase = PHASES[name]
     r = Run(state, token, d.clock())
     started = r.started(name)
+    if name not in ENDING_PHASES:
+        _unless_cancelled(d, r, name)
     try:
         result = PHASE_FUNCTIONS[name](d, r)
     except (Cancelled, OperationFinished):
@@ -679,7 +705,9 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
             raise InvalidState(f"{name} waits for a task token, and none was given")
         record = StepRecord(name, StepStatus.RUNNING, started, detail={**result.detail, "wait": result.key})
         carry = {**result.carry, "detail": record.detail, "started": iso(started)}
-        d.waits.park(result.key, token, [*r.resolved_waits(), record], r.op_id, carry, cancellable=name != "cancel")
+        d.waits.park(
+            result.key, token, [*r.resolved_waits(), record], r.op_id, carry, cancellable=phase.name != "cancel"
+        )
         return state
     ctx |= result.updates
     if isinstance(result, Poll):
@@ -708,6 +736,14 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
     ctx["closed"] = [*ctx.get("closed", []), *(rec.name for rec in resumed)]
     _record(d, r, records, cancellable=True)
     return {**state, "ctx": ctx, "step": {"name": name, "result": "done"}}
+
+
+def _unless_cancelled(d: Deps, r: Run, name: str) -> None:
+    """A phase that starts after a cancel was requested (a push deploy cancelled in its quiet period, a cancel
+    between two phases) does none of its work: the cancel path takes over before anything changes."""
+    op = d.registry.get_operation(r.op_id)
+    if op is not None and op.status is OpStatus.RUNNING and op.cancel is not None:
+        raise Cancelled(f"operation {r.op_id} was cancelled ({op.cancel.mode}) before {name} began")
 
 
 def _record(d: Deps, r: Run, records: list[StepRecord], cancellable: bool) -> None:

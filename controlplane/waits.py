@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.asl import CANCELLED
+from controlplane.domain.flows import CANCEL_PHASE
 from controlplane.domain.model import StepRecord
 from controlplane.domain.times import iso
 from controlplane.ports import Clock, TokenSender, WaitStore
@@ -60,8 +61,8 @@ class Waits:
         cancellable: bool = True,
     ) -> bool:
         """Park the token and write the step records (the waiting step's is the last). True if the outcome was
-        already there (then the wait is resolved now). Raises errors.Cancelled if the operation was cancelled
-        (unless the waiting step is the cancel's own)."""
+        already there (then the wait is resolved now). Raises errors.Cancelled if the operation was cancelled,
+        unless the wait is not ``cancellable`` (the cancel path waiting for its own rollback)."""
         item = self.store.register_wait(key, token, records, operation_id, carry, cancellable)
         if item.get("outcome") is None:
             return False
@@ -77,9 +78,10 @@ class Waits:
         return True
 
     def cancel(self, key: str, reason: str) -> bool:
-        """Fail a parked token with ``Cancelled`` (the state machine's cancel path takes over)."""
+        """Fail a parked token with ``Cancelled`` (the state machine's cancel path takes over). The cancel path's
+        own wait (for the rollback it started) is left alone: a repeated cancel must not fail the rollback."""
         item = self.store.get_wait(key)
-        if not item or not item.get("token"):
+        if not item or not item.get("token") or item.get("step") == CANCEL_PHASE:
             return False
         self.sender.failure(str(item["token"]), CANCELLED, reason)
         return True

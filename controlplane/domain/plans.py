@@ -4,6 +4,7 @@ is deleted. Pure."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,10 @@ class Inventory:
     def without_images_and_logs(self) -> Inventory:
         """What the nightly teardown must leave behind (it keeps images and logs for the morning)."""
         return dataclasses.replace(self, images=(), log_groups=())
+
+    def without_images(self, digests: Collection[str]) -> Inventory:
+        """Less the images a destroy must not count as left behind (pushed while it swept)."""
+        return dataclasses.replace(self, images=tuple(i for i in self.images if i not in digests))
 
     def leftovers(self) -> list[str]:
         """Everything that should not exist after a destroy."""

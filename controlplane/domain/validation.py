@@ -212,8 +212,10 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
     if match not in MATCH_KINDS:
         raise InvalidInput(f"deploy_on_push.match must be one of {', '.join(MATCH_KINDS)}")
     pattern = value.get("pattern")
-    if not isinstance(pattern, str) or not pattern or len(pattern) > 128:
-        raise InvalidInput("deploy_on_push.pattern must be a non-empty string of at most 128 characters")
+    if not isinstance(pattern, str) or not pattern or len(pattern) > 128 or not pattern.isprintable():
+        raise InvalidInput(
+            "deploy_on_push.pattern must be a non-empty string of at most 128 printable characters (no newline)"
+        )
     if match == "exact":
         check_tag(pattern)
     if match == "semver":

@@ -477,11 +477,11 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
     emu = current()
     emu.invocations[self.function_name] += 1
     module_name, _, attr = str(self.handler).rpartition(".")
-    payload: Any = event
-    if isinstance(event, (str, bytes)):
+    payload: Any = {} if event is None else event  # moto hands over the request's payload decoded
+    if isinstance(event, (str, bytes)):  # ... except an empty one, which it hands over as the text "{}"
         try:
             payload = json.loads(event)
-        except ValueError:  # moto hands over a JSON string payload already decoded
+        except ValueError:  # a JSON string payload: already decoded
             payload = event
     context = LambdaContext(function_name=self.function_name, invoked_function_arn=self.function_arn)
     try:

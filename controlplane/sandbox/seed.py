@@ -90,6 +90,9 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         CidrBlock=f"10.{cidr_index}.0.0/16",
         TagSpecifications=[{"ResourceType": "vpc", "Tags": [*tags, {"Key": "Name", "Value": name}]}],
     )["Vpc"]["VpcId"]
+    # as terraform/modules/vpc sets them (ECS tasks' network interfaces get private DNS names)
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
     subnets = [
         ec2.create_subnet(
