@@ -682,7 +682,10 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
     phase = PHASES[name]
     r = Run(state, token, d.clock())
     started = r.started(name)
-    if name not in ENDING_PHASES:
+    # The first phase of a flow starts right after the operation began (a cancel that slips in between is seen
+    # at its first record write); every later phase, and a first one that waited (a push's quiet period), checks.
+    first = name == FLOWS[r.kind].phases[0] and not state.get("quiet_seconds")
+    if name not in ENDING_PHASES and not first:
         _unless_cancelled(d, r, name)
     try:
         result = PHASE_FUNCTIONS[name](d, r)
