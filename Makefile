@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 CHECKOV_VERSION := 3.3.30
 PARLIAMENT_VERSION := 1.6.4
+# Test workers (pytest-xdist); the Terraform tests stay together on one of them.
+JOBS ?= 2
+PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup
 
 .PHONY: setup demo sandbox test test-fast lint typecheck terraform-check package clean
 
@@ -44,11 +47,11 @@ typecheck: $(VENV)/.installed
 
 ## Everything CI runs: lint, strict types, and every test (slow and Terraform ones included).
 test: setup lint typecheck
-	$(PY) -m pytest
+	$(PYTEST)
 
 ## The quick loop: no packaging, demo or Terraform apply.
 test-fast: $(VENV)/.installed lint typecheck
-	$(PY) -m pytest -m "not slow and not terraform_integration"
+	$(PYTEST) -m "not slow and not terraform_integration"
 
 terraform-check: setup
 	terraform/scripts/check.sh

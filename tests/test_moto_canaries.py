@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -73,7 +74,10 @@ with mock_aws():
 
 def test_moto_still_has_the_gaps_the_emulation_fills() -> None:
     """Run plain moto (no patches) in a fresh interpreter: if a gap closes, drop the matching patch."""
-    out = subprocess.run([sys.executable, "-c", UNPATCHED], capture_output=True, text=True, check=True, timeout=120)
+    env = {"PATH": os.environ["PATH"]}  # nothing inherited: no endpoint of a sandbox another test started
+    out = subprocess.run(
+        [sys.executable, "-c", UNPATCHED], capture_output=True, text=True, check=True, timeout=120, env=env
+    )
     seen = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert seen == {"rollout": "IN_PROGRESS", "running": 0, "capacity": False, "build": "SUCCEEDED"}
 

@@ -66,6 +66,7 @@ class Sandbox:
     _moto: Any = None
     _api: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
+    _saved_env: dict[str, str] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -100,6 +101,7 @@ class Sandbox:
             self.api_port = free_port(self.host)
         check_port(self.host, self.aws_port, "--aws-port")
         check_port(self.host, self.api_port, "--port")
+        self._saved_env = dict(os.environ)  # restored by stop(): an in-process sandbox leaves no endpoint behind
         os.environ.update(FAKE_CREDENTIALS)
         os.environ.update(
             {
@@ -222,3 +224,7 @@ class Sandbox:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
