@@ -3,15 +3,13 @@ them without touching the endpoint, read execution histories, add dev environmen
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.counting import CallLog, install
 from controlplane.sandbox.client import ApiClient
-from controlplane.sandbox.emulation import image_manifest
+from controlplane.sandbox.emulation import manifest_json
 from controlplane.sandbox.server import Sandbox
 
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -85,10 +83,9 @@ class Bench:
     # the world --------------------------------------------------------------------------------------------
     def push_image(self, env: str, tag: str, salt: str = "") -> str:
         """ECR PutImage against the sandbox endpoint (what `aws ecr put-image` does); returns the digest."""
-        layer = "sha256:" + hashlib.sha256(f"{env}|{tag}|{salt}|{time.time()}".encode()).hexdigest()
-        manifest = image_manifest(layer)
+        manifest = manifest_json(f"{env}|{tag}|{salt}|{time.time()}")
         image = self.box.client("ecr").put_image(
-            repositoryName=f"cart-service-{env}", imageManifest=json.dumps(manifest), imageTag=tag
+            repositoryName=f"cart-service-{env}", imageManifest=manifest, imageTag=tag
         )["image"]
         return str(image["imageId"]["imageDigest"])
 

@@ -4,13 +4,13 @@ independently through the emulated AWS APIs. Exits 0 only if every check held.""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from controlplane.sandbox.client import ApiClient
+from controlplane.sandbox.emulation import manifest_json
 from controlplane.sandbox.server import PortInUse, Sandbox
 
 
@@ -267,15 +267,8 @@ class Demo:
     def push_redeploy(self) -> None:
         self.section("5. Push an image tagged latest to ECR (boto3 put-image): the ECR event redeploys dev")
         t = time.time()
-        layer = "sha256:" + hashlib.sha256(f"demo-{t}".encode()).hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
-        }
         image = self.box.client("ecr").put_image(
-            repositoryName="cart-service-dev", imageManifest=json.dumps(manifest), imageTag="latest"
+            repositoryName="cart-service-dev", imageManifest=manifest_json(f"demo-{t}"), imageTag="latest"
         )["image"]
         digest = str(image["imageId"]["imageDigest"])
         found: dict[str, Any] | None = None

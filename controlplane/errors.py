@@ -78,6 +78,11 @@ class TransientError(StepError):
     """Throttling, 5xx, timeouts: retried by the state machine with backoff (flows.Retry.STANDARD)."""
 
 
+class AwsRefused(StepError):
+    """AWS refused a call a step made (a missing permission, a validation error, a limit): not retried. The message
+    names the call and AWS's error code, then AWS's own words (account ids masked)."""
+
+
 class Cancelled(StepError):
     """A cancel was requested: the state machine's cancel path takes over (asl.CANCELLED names it)."""
 

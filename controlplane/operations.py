@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controlplane.domain import rollout
@@ -33,6 +33,7 @@ from controlplane.domain.model import (
     StepStatus,
 )
 from controlplane.domain.notifications import operation_ended
+from controlplane.domain.redact import redact, redact_all
 from controlplane.errors import (
     ApiError,
     Conflict,
@@ -340,6 +341,11 @@ class Operations:
 
     def close(self, c: Closing) -> Ended:
         now = self.clock()
+        c = replace(  # what the record says about a failure never names the account
+            c,
+            error=redact_all(c.error) if c.error else c.error,
+            steps=[s.replace(error=redact(s.error)) if s.error else s for s in c.steps],
+        )
         service = self.observe(c.contract, c.images) if c.contract is not None and c.kind is not OpKind.BUILD else None
         env_status = c.before if c.kind is OpKind.BUILD else settle_status(c.kind, c.status, c.before, service)
         ended = self.registry.end(

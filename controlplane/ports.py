@@ -26,6 +26,7 @@ from controlplane.domain.model import (
 from controlplane.domain.plans import Inventory
 from controlplane.domain.rollout import DeploymentOutcome
 from controlplane.domain.schedule import Snapshot
+from controlplane.errors import StepError
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -295,6 +296,10 @@ class Platform(Protocol):
     repeat: "already there" and "already gone" are successes."""
 
     def read_contract(self, environment: str) -> Contract: ...
+
+    def explain(self, exc: Exception) -> StepError | None:
+        """What an error this platform raised means to a step (None: not the platform's error)."""
+        ...
 
     def missing_base(self, k: Contract) -> list[str]: ...
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.domain.contract import Contract, parse_contract
+from controlplane.domain.events import BUILD_FAILED_STATUSES, build_key, deployment_key
 from controlplane.domain.flows import CANCEL_PHASE, FAILURE_PHASE, FINISH_PHASE, FLOWS, PHASES, StepKind, next_phase
 from controlplane.domain.model import (
     EnvStatus,
@@ -32,6 +33,7 @@ from controlplane.domain.model import (
     StepStatus,
     Tier,
 )
+from controlplane.domain.redact import redact
 from controlplane.domain.rollout import image_digest, image_tag, revision
 from controlplane.domain.schedule import Snapshot
 from controlplane.domain.times import iso, read_time
@@ -53,7 +55,7 @@ from controlplane.errors import (
 from controlplane.observability import logger
 from controlplane.operations import Closing, Operations
 from controlplane.ports import Clock, OperationEnded, Platform, Registry
-from controlplane.waits import Waits, build_key, deployment_key
+from controlplane.waits import Waits
 
 State = dict[str, Any]
 # The phases that end an operation, on every path (a cancel request does not stop them: they end it).
@@ -275,7 +277,7 @@ def check_build(d: Deps, r: Run) -> StepResult:
     status = d.platform.build_status(build_id)
     if status.status == "SUCCEEDED":
         return Done({"build": {**detail, "detail": detail, "ok": True, "at": iso(r.now)}}, {"decided": "SUCCEEDED"})
-    if status.status in ("FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
+    if status.status in BUILD_FAILED_STATUSES:
         raise BuildFailed(f"build {build_id} ended {status.status} in phase {status.failed_phase or status.phase}")
     raise WaitTimeout(f"build {build_id} did not finish within {r.timeout_seconds}s (it is {status.status})")
 
@@ -623,6 +625,7 @@ def fail(d: Deps, r: Run) -> StepResult:
             details |= outcome.get("details") or {}
     if message in ("", "None") and failed is not None and failed.error:
         message = failed.error
+    message = redact(message)  # the execution's cause too (the record's error is redacted when it closes)
     status = {"WaitTimeout": OpStatus.TIMED_OUT, "States.Timeout": OpStatus.TIMED_OUT, "Superseded": OpStatus.ABORTED}
     final = status.get(name, OpStatus.FAILED)
     try:
@@ -693,8 +696,14 @@ def run_step(d: Deps, name: str, state: State, token: str | None = None) -> Stat
         raise
     except OperationEnded:
         raise OperationFinished(f"operation {r.op_id} has already ended; {name} did nothing more") from None
-    except Exception as exc:
+    except StepError as exc:
         _record_error(d, r, name, started, exc)
+        raise
+    except Exception as exc:  # an AWS error the phase did not expect: named with its call and code
+        explained = d.platform.explain(exc)
+        _record_error(d, r, name, started, explained or exc)
+        if explained is not None:
+            raise explained from exc
         raise
     ctx = r.ctx
     if isinstance(result, Closed):
@@ -760,7 +769,7 @@ def _record(d: Deps, r: Run, records: list[StepRecord], cancellable: bool) -> No
 
 def _record_error(d: Deps, r: Run, name: str, started: float, exc: Exception) -> None:
     """A retried error keeps the step RUNNING and counts the attempt; any other marks it FAILED."""
-    text = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
+    text = redact(str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}")
     try:
         op = d.registry.get_operation(r.op_id)
         prev = op.step(name) if op else None

@@ -39,14 +39,6 @@ class Outcome:
         )
 
 
-def deployment_key(deployment_id: str) -> str:
-    return f"deployment#{deployment_id}"
-
-
-def build_key(build_id: str) -> str:
-    return f"build#{build_id.rsplit('build/', 1)[-1]}"  # an event names the build's ARN, StartBuild its id
-
-
 class Waits:
     def __init__(self, store: WaitStore, sender: TokenSender, clock: Clock) -> None:
         self.store, self.sender, self.clock = store, sender, clock

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from controlplane.domain import rollout
 from controlplane.domain.contract import Contract, tier_profile
 from controlplane.domain.plans import Inventory
-from controlplane.errors import BaseInfrastructureMissing
+from controlplane.errors import BaseInfrastructureMissing, StepError
 from controlplane.ports import BuildStatus, ServiceChange
 
 
@@ -190,6 +190,9 @@ class FakePlatform:
         if environment not in self.contracts_:
             raise BaseInfrastructureMissing(f"no contract published for {environment}")
         return self.contracts_[environment]
+
+    def explain(self, exc: Exception) -> StepError | None:
+        return None  # the fake raises only the control plane's own errors
 
     def contracts(self) -> Mapping[str, Contract]:
         return dict(self.contracts_)

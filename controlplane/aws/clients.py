@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -17,9 +18,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from controlplane.errors import TransientError
+from controlplane.domain.redact import redact
+from controlplane.errors import AwsRefused, StepError, TransientError
 
-__all__ = ["ClientError", "client", "conditional_check_failed", "error_code", "is_not_found", "translated"]
+__all__ = [
+    "ClientError",
+    "client",
+    "conditional_check_failed",
+    "error_code",
+    "explain",
+    "is_not_found",
+    "translated",
+]
 
 TRANSIENT_CODES = frozenset(
     {
@@ -83,6 +93,23 @@ def translated() -> Iterator[None]:
         raise
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
         raise TransientError(f"AWS endpoint unreachable: {exc}") from exc
+
+
+def explain(exc: BaseException) -> StepError | None:
+    """A step error for an AWS error that escaped a step: the call, AWS's code and its message, account ids masked
+    (``AccessDeniedException`` of ``ecs:UpdateService`` reads "UpdateService refused (AccessDeniedException):
+    User: arn:aws:sts::<account>:assumed-role/... is not authorized to perform: ecs:UpdateService ...").
+    None for anything that is not an AWS error."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "UnknownError")
+        message = redact(str(error.get("Message") or "").strip()) or "(no message)"
+        request = str(exc.response.get("ResponseMetadata", {}).get("RequestId") or "")
+        suffix = f" [request {request}]" if request else ""
+        return AwsRefused(f"{exc.operation_name} refused ({code}): {message}{suffix}")
+    if isinstance(exc, BotoCoreError):
+        return AwsRefused(f"the AWS SDK failed before AWS answered ({type(exc).__name__}): {redact(str(exc))}")
+    return None
 
 
 def conditional_check_failed(exc: BaseException) -> bool:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.aws.clients import ClientError, error_code, is_not_found, translated
+from controlplane.aws.clients import ClientError, error_code, explain, is_not_found, translated
 from controlplane.domain import rollout
 from controlplane.domain.contract import Contract, ContractError, contract_parameter_name, parse_contract
 from controlplane.domain.plans import Inventory
-from controlplane.errors import BaseInfrastructureMissing
+from controlplane.errors import BaseInfrastructureMissing, StepError
 from controlplane.ports import BuildStatus, ServiceChange
 
 MANAGED_BY = "controlplane"
@@ -55,6 +55,9 @@ class AwsPlatform:
         return str(self.c.ecs.meta.region_name)
 
     # contract and base ---------------------------------------------------------------------------------------
+    def explain(self, exc: Exception) -> StepError | None:
+        return explain(exc)
+
     def read_contract(self, environment: str) -> Contract:
         name = contract_parameter_name(self._prefix, environment)
         try:

@@ -125,6 +125,20 @@ def push_matches(policy: DeployOnPush | None, environment: str, push: ImagePush)
     return tag_matches(policy, push.tag)
 
 
+BUILD_FAILED_STATUSES = ("FAILED", "FAULT", "STOPPED", "TIMED_OUT")
+BUILD_END_STATUSES = ("SUCCEEDED", *BUILD_FAILED_STATUSES)
+
+
+def deployment_key(deployment_id: str) -> str:
+    """The key a rollout's wait and the deployment's event meet under."""
+    return f"deployment#{deployment_id}"
+
+
+def build_key(build_id: str) -> str:
+    """The key a build's wait and its event meet under (an event names the build's ARN, StartBuild its id)."""
+    return f"build#{build_id.rsplit('build/', 1)[-1]}"
+
+
 ECS_DEPLOYMENT_PATTERN: dict[str, Any] = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Deployment State Change"],
@@ -133,7 +147,7 @@ ECS_DEPLOYMENT_PATTERN: dict[str, Any] = {
 CODEBUILD_PATTERN: dict[str, Any] = {
     "source": ["aws.codebuild"],
     "detail-type": ["CodeBuild Build State Change"],
-    "detail": {"build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"]},
+    "detail": {"build-status": list(BUILD_END_STATUSES)},
 }
 
 
@@ -168,14 +182,14 @@ def parse_ecs_deployment(event: Any) -> WaitResult | None:
         raise MalformedEvent("detail.deploymentId is missing")
     reason = str(detail.get("reason") or "")
     ok = name == "SERVICE_DEPLOYMENT_COMPLETED"
-    return WaitResult(f"deployment#{deployment_id}", ok, reason or f"deployment {deployment_id} {name}")
+    return WaitResult(deployment_key(deployment_id), ok, reason or f"deployment {deployment_id} {name}")
 
 
 def parse_codebuild_state(event: Any) -> WaitResult | None:
     """The end of one build; None while it runs."""
     detail = _detail(event, "aws.codebuild", "CodeBuild Build State Change")
     status, build_id = detail.get("build-status"), detail.get("build-id")
-    if status not in ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"):
+    if status not in BUILD_END_STATUSES:
         return None
     if not isinstance(build_id, str) or not build_id:
         raise MalformedEvent("detail.build-id is missing")
@@ -202,7 +216,7 @@ def parse_codebuild_state(event: Any) -> WaitResult | None:
     why = f": {'; '.join(context)}" if context else ""
     ok = status == "SUCCEEDED"
     reason = f"build {short} succeeded" if ok else f"build {short} ended {status} in phase {phase}{why}"
-    return WaitResult(f"build#{short}", ok, reason, {} if ok else details)
+    return WaitResult(build_key(short), ok, reason, {} if ok else details)
 
 
 def _phase_context(raw: Any) -> list[str]:

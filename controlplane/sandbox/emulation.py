@@ -446,6 +446,11 @@ def image_manifest(layer_digest: str) -> dict[str, Any]:
     }
 
 
+def manifest_json(seed: str) -> str:
+    """An image manifest as ``put-image --image-manifest`` takes it; each seed gives its own image digest."""
+    return json.dumps(image_manifest("sha256:" + hashlib.sha256(seed.encode()).hexdigest()))
+
+
 def push_image(account: str, region: str, repo: str, tag: str, manifest: dict[str, Any]) -> str:
     """Push (PutImage) into the emulated ECR and return the digest."""
     image = ecr_backends[account][region].put_image(repo, json.dumps(manifest), tag)

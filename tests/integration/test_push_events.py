@@ -3,7 +3,6 @@ Chalice handler (through the moto Lambda API), and the handler's deploy runs the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from typing import Any
@@ -12,24 +11,13 @@ import pytest
 
 from controlplane.domain.lifecycle import push_operation_id
 from controlplane.domain.model import EnvStatus, OpStatus
+from controlplane.sandbox.emulation import manifest_json
 from tests.conftest import MotoWorld
 from tests.samples import ecr_push
 
 
-def manifest(seed: str) -> str:
-    layer = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7, "digest": layer},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 9, "digest": layer}],
-        }
-    )
-
-
 def put_image(aws: MotoWorld, tag: str, seed: str, repo: str = "cart-service-dev") -> str:
-    image = aws.client("ecr").put_image(repositoryName=repo, imageManifest=manifest(seed), imageTag=tag)["image"]
+    image = aws.client("ecr").put_image(repositoryName=repo, imageManifest=manifest_json(seed), imageTag=tag)["image"]
     return str(image["imageId"]["imageDigest"])
 
 

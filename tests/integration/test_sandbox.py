@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from controlplane.sandbox.client import ApiClient
+from controlplane.sandbox.emulation import manifest_json
 from controlplane.sandbox.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,17 +197,11 @@ def test_put_image_against_the_sandbox_redeploys_dev_within_seconds(sandbox: Run
     status, op = sandbox.api.post("/environments/dev/provision", {})
     if status == 202:
         assert sandbox.wait_op(op["id"])["status"] == "SUCCEEDED"
-    layer = "sha256:" + "e" * 64
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
-    }
+    manifest = manifest_json("e")
     # WHEN an image is pushed with boto3's put-image against the sandbox endpoint
     ecr = sandbox.client("ecr")
     image = ecr.put_image(  # type: ignore[attr-defined]
-        repositoryName="cart-service-dev", imageManifest=json.dumps(manifest), imageTag="latest"
+        repositoryName="cart-service-dev", imageManifest=manifest, imageTag="latest"
     )["image"]
     digest = image["imageId"]["imageDigest"]
     # THEN within 5 s a deploy triggered by the push is running or done, pinned to that digest
@@ -224,19 +219,13 @@ def test_aws_cli_put_image_produces_the_push_event_too(sandbox: Running) -> None
     aws = shutil.which("aws")
     if aws is None:
         pytest.skip("the AWS CLI is not installed on this machine")
-    layer = "sha256:" + "c" * 64
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
-    }
+    manifest = manifest_json("c")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-central-1"}
     out = subprocess.run(
         [
             *(aws, "--endpoint-url", sandbox.aws_endpoint, "ecr", "put-image"),
             *("--repository-name", "cart-service-dev", "--image-tag", "latest"),
-            *("--image-manifest", json.dumps(manifest), "--output", "json"),
+            *("--image-manifest", manifest, "--output", "json"),
         ],
         capture_output=True,
         text=True,

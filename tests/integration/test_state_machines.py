@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from controlplane import container
 from controlplane.domain.flows import FLOWS
@@ -221,6 +222,46 @@ class TestFailures:
         assert "/stray/dev/debug" in op.error["message"]
         assert aws.env().status is EnvStatus.FAILED
         assert_registry_matches_ecs(aws)
+
+    def test_a_refused_call_names_the_call_and_code_and_never_the_account(
+        self, faulty: MotoWorld, faults: Faults
+    ) -> None:
+        # GIVEN a provisioned dev whose step role lacks ecs:UpdateService (AWS's own AccessDenied text)
+        provisioned(faulty)
+        account = faulty.world.account
+        denied = ClientError(
+            {
+                "Error": {
+                    "Code": "AccessDeniedException",
+                    "Message": f"User: arn:aws:sts::{account}:assumed-role/cart-controlplane-dev-steps/step_rollout "
+                    "is not authorized to perform: ecs:UpdateService on resource: "
+                    f"arn:aws:ecs:eu-central-1:{account}:service/ecommerce-dev/cart-service-dev",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "req-1"},
+            },
+            "UpdateService",
+        )
+        faults.fail("ecs", "update_service", denied)
+        calls_before = faults.calls[("ecs", "update_service")]
+        # WHEN a deploy runs
+        op = faulty.run("deploy")
+        # THEN it fails at once (not retried) with the call, AWS's code and its words, the account masked
+        assert op.status is OpStatus.FAILED and op.error is not None
+        assert (op.error["step"], op.error["code"]) == ("rollout", "AwsRefused")
+        assert op.error["message"].startswith("UpdateService refused (AccessDeniedException): User: arn:aws:sts::<acc")
+        assert "ecs:UpdateService" in op.error["message"] and "[request req-1]" in op.error["message"]
+        assert faults.calls[("ecs", "update_service")] == calls_before + 1
+        answer = faulty.api.operation(op.id)  # what GET /operations/{id} answers (its execution ARN names the account)
+        said = json.dumps([answer["error"], [step.get("error") for step in answer["steps"]]])
+        assert account not in said and "An error occurred" not in said and "<account>" in said
+        # AND the execution's own error is the step's, with the same words
+        described = faulty.client("stepfunctions").describe_execution(executionArn=op.execution_arn)
+        assert described["status"] == "FAILED" and described["error"] == "AwsRefused"
+        assert (
+            "UpdateService refused (AccessDeniedException)" in described["cause"] and account not in described["cause"]
+        )
+        assert_registry_matches_ecs(faulty)
+        ended_cleanly(op)
 
 
 class TestTransientFailures:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlplane.container import Container, wire
+from controlplane.domain.events import build_key, deployment_key
 from controlplane.domain.flows import FLOWS, PHASES, StepKind, next_phase
 from controlplane.domain.model import Operation, OpKind
 from controlplane.settings import Settings
 from controlplane.steps import run_step
 from controlplane.store.memory import MemoryRegistry
-from controlplane.waits import Outcome, build_key, deployment_key
+from controlplane.waits import Outcome
 from tests.fakes import Clock, FakeExecutor, FakeNotifier, FakePlatform, FakeSender, contract
 
 SETTINGS = Settings(

@@ -351,3 +351,38 @@ class TestDestroyPlan:
             self.inventory(service_status="INACTIVE", task_definitions=(), images=(), log_groups=()).leftovers() == []
         )
         assert len(self.inventory().leftovers()) == 5
+
+
+class TestRedaction:
+    def test_account_ids_in_arns_and_principals_are_masked(self) -> None:
+        from controlplane.domain.redact import redact
+
+        text = (
+            "User: arn:aws:sts::123456789012:assumed-role/steps/x is not authorized on "
+            "arn:aws:ecs:eu-central-1:123456789012:service/c/s; image 123456789012.dkr.ecr.eu-central-1.amazonaws.com/r"
+        )
+        assert redact(text) == (
+            "User: arn:aws:sts::<account>:assumed-role/steps/x is not authorized on "
+            "arn:aws:ecs:eu-central-1:<account>:service/c/s; image <account>.dkr.ecr.eu-central-1.amazonaws.com/r"
+        )
+
+    def test_digests_deployment_ids_and_times_are_left_alone(self) -> None:
+        from controlplane.domain.redact import redact
+
+        kept = "sha256:" + "1" * 64 + " ecs-svc/1234567890123456789 20261128031636 port 123456789012345"
+        assert redact(kept) == kept
+
+    def test_every_string_of_a_record_is_masked_but_the_arns_it_records(self) -> None:
+        from controlplane.domain.redact import redact_all
+
+        arn = "arn:aws:ecs:eu-central-1:210987654321:task-definition/cart-service-dev:3"
+        record = {
+            "message": "on 210987654321",
+            "details": [{"reason": "pull 210987654321.dkr.ecr", "rolled_back_to": {"task_definition_arn": arn}}],
+            "n": 210987654321,
+        }
+        assert redact_all(record) == {
+            "message": "on <account>",
+            "details": [{"reason": "pull <account>.dkr.ecr", "rolled_back_to": {"task_definition_arn": arn}}],
+            "n": 210987654321,
+        }

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from controlplane.domain.contract import BuildSource
+from controlplane.domain.events import deployment_key
 from controlplane.domain.model import CancelRequest, EnvStatus, OpStatus, StepStatus
 from controlplane.errors import Cancelled, DeploymentFailed, ImageNotFound, InvalidState, TransientError
 from controlplane.steps import run_step
-from controlplane.waits import Outcome, deployment_key
+from controlplane.waits import Outcome
 from tests.fakes import contract
 from tests.unit.engine import Engine
 

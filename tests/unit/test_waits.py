@@ -6,11 +6,17 @@ from typing import Any
 
 import pytest
 
-from controlplane.domain.events import MalformedEvent, parse_codebuild_state, parse_ecs_deployment
+from controlplane.domain.events import (
+    MalformedEvent,
+    build_key,
+    deployment_key,
+    parse_codebuild_state,
+    parse_ecs_deployment,
+)
 from controlplane.domain.model import Environment, EnvStatus, Operation, OpKind, StepRecord, StepStatus, Tier
 from controlplane.ports import Begin
 from controlplane.store.memory import MemoryRegistry
-from controlplane.waits import Outcome, Waits, build_key, deployment_key
+from controlplane.waits import Outcome, Waits
 from tests.fakes import FakeSender
 from tests.samples import load
 

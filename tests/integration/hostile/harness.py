@@ -3,7 +3,6 @@ the sandbox's endpoint, and the checks every ended operation must pass."""
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import itertools
 import json
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.sandbox.client import ApiClient
-from controlplane.sandbox.emulation import image_manifest
+from controlplane.sandbox.emulation import manifest_json
 from controlplane.sandbox.seed import cluster_name, seed_environment
 from controlplane.sandbox.server import Sandbox
 
@@ -57,9 +56,9 @@ class Hostile:
 
     def push_image(self, env: str, tag: str, salt: str = "") -> str:
         """ECR PutImage against the sandbox endpoint (what `aws ecr put-image` does); returns the digest."""
-        layer = "sha256:" + hashlib.sha256(f"{env}|{tag}|{salt}|{time.time_ns()}".encode()).hexdigest()
+        manifest = manifest_json(f"{env}|{tag}|{salt}|{time.time_ns()}")
         image = self.client("ecr").put_image(
-            repositoryName=f"cart-service-{env}", imageManifest=json.dumps(image_manifest(layer)), imageTag=tag
+            repositoryName=f"cart-service-{env}", imageManifest=manifest, imageTag=tag
         )["image"]
         return str(image["imageId"]["imageDigest"])
 
