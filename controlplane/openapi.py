@@ -491,8 +491,8 @@ PARAMETERS: dict[str, Schema] = {
     "Next": {
         "name": "next",
         "in": "query",
-        "description": "The previous page's next cursor, as it was returned.",
-        "schema": string(minLength=1, maxLength=MAX_CURSOR_LENGTH),
+        "description": "The previous page's next cursor, as it was returned (empty: the first page).",
+        "schema": string(maxLength=MAX_CURSOR_LENGTH),
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key",
@@ -721,7 +721,7 @@ def _filters() -> dict[str, Schema]:
             "description": "Only operations with these statuses (comma-separated).",
             "style": "form",
             "explode": False,
-            "schema": {"type": "array", "items": enum(statuses), "maxItems": len(statuses)},
+            "schema": {"type": "array", "items": enum(statuses), "minItems": 1, "maxItems": len(statuses)},
         },
         "Kind": {
             "name": "kind",
@@ -729,7 +729,7 @@ def _filters() -> dict[str, Schema]:
             "description": "Only operations of these kinds (comma-separated).",
             "style": "form",
             "explode": False,
-            "schema": {"type": "array", "items": enum(kinds), "maxItems": len(kinds)},
+            "schema": {"type": "array", "items": enum(kinds), "minItems": 1, "maxItems": len(kinds)},
         },
         "DryRun": {
             "name": "dry_run",

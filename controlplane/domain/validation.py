@@ -315,8 +315,9 @@ def cancel_request(body: Any) -> str:
 
 
 def choices(raw: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
-    """A comma-separated filter (``?status=RUNNING,FAILED``), each value one of ``allowed``."""
-    if raw is None or raw == "":
+    """A comma-separated filter (``?status=RUNNING,FAILED``), each value one of ``allowed``; an empty one is
+    refused (leave the filter out to get everything)."""
+    if raw is None:
         return []
     values = raw.split(",")
     bad = [v for v in values if v not in allowed]
