@@ -218,6 +218,9 @@ def destroy(name: str) -> Response:
     if dry_run not in (None, "true", "false"):
         raise ValidationFailed("dry_run must be true or false")
     if dry_run == "true":
+        key = _header("idempotency-key")
+        if key is not None:  # a dry run starts nothing, but a malformed key is refused as on any start
+            v.check_idempotency_key(key)
         return _json(200, container.current().environments.destroy_plan(name, _body()))
     return _start(OpKind.DESTROY, name)
 

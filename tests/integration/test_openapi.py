@@ -182,3 +182,22 @@ def test_what_the_api_answers_conforms_to_the_document(http: Any, aws_all: MotoW
     assert all(e["at"].endswith("Z") for e in details["service_events"])
     missing = http.get("/environments/nope")
     assert missing.status_code == 404 and conforms(doc, "Error", json.loads(missing.body)) == []
+
+
+def test_queries_are_read_as_documented(http: Any) -> None:
+    # an empty filter is refused (the document: one or more values); an empty cursor is the first page
+    for query in ("status=", "kind=", "status=RUNNING,", "kind=deploy&status="):
+        resp = http.get(f"/environments/dev/operations?{query}")
+        assert resp.status_code == 400, query
+        assert conforms(openapi.document(), "Error", json.loads(resp.body)) == []
+    first = http.get("/environments?next=")
+    assert first.status_code == 200 and len(json.loads(first.body)["environments"]) == 3
+    assert http.get("/environments/dev/operations?status=RUNNING,FAILED&kind=deploy").status_code == 200
+
+
+def test_a_dry_run_refuses_a_malformed_idempotency_key_as_a_start_does(http: Any) -> None:
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "not a key!"}
+    resp = http.post("/environments/dev/destroy?dry_run=true", body="{}", headers=headers)
+    assert resp.status_code == 400 and json.loads(resp.body)["error"]["code"] == "ValidationError"
+    ok = http.post("/environments/dev/destroy?dry_run=true", body="{}", headers={**headers, "Idempotency-Key": "k-1"})
+    assert ok.status_code == 200 and json.loads(ok.body)["dry_run"] is True
