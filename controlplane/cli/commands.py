@@ -557,7 +557,7 @@ def _csv_choice(
 @cli.group(
     context_settings=CONTEXT,
     epilog=_epilog(
-        "cartctl operations list dev --status FAILED", "cartctl operations show deploy-20261128t014325-ab12cd34"
+        "cartctl operations list dev --status FAILED", "cartctl operations show deploy_dev_20261128t014325-ab12cd34"
     ),
 )
 def operations() -> None:
@@ -617,7 +617,7 @@ def operations_list(
 @operations.command(
     "show",
     epilog=_epilog(
-        "cartctl operations show deploy-20261128t014325-ab12cd34", "cartctl operations show ID --json | jq .error"
+        "cartctl operations show deploy_dev_20261128t014325-ab12cd34", "cartctl operations show ID --json | jq .error"
     ),
 )
 @click.argument("op_id", metavar="ID")
@@ -634,7 +634,7 @@ def operations_show(ctx: click.Context, op_id: str, as_json: bool) -> None:
 
 @cli.command(
     epilog=_epilog(
-        "cartctl follow deploy-20261128t014325-ab12cd34", "cartctl follow ID --json > final.json", exit_codes=True
+        "cartctl follow deploy_dev_20261128t014325-ab12cd34", "cartctl follow ID --json > final.json", exit_codes=True
     ),
 )
 @click.argument("op_id", metavar="ID")
@@ -648,7 +648,7 @@ def follow(ctx: click.Context, op_id: str, as_json: bool) -> None:
 
 @cli.command(
     epilog=_epilog(
-        "cartctl cancel deploy-20261128t014325-ab12cd34",
+        "cartctl cancel deploy_dev_20261128t014325-ab12cd34",
         "cartctl cancel ID --let-rollout-finish --wait",
         exit_codes=True,
     ),
