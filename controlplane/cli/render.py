@@ -490,6 +490,7 @@ def environment_detail(env: Json, now: datetime) -> Group:
                 "deploy_on_push "
                 + (
                     f"{dop.get('match')}:{dop.get('pattern')}@{dop.get('repository') or '-'}"
+                    + (f" (quiet {dop['quiet_seconds']}s)" if dop.get("quiet_seconds") else "")
                     if isinstance(dop, dict)
                     else "off"
                 ),

@@ -378,3 +378,32 @@ def test_requests_carry_what_the_options_say(cartctl: Any, fake: FakeControlApi)
     assert cartctl("environments", "settings", "dev", "--no-notification-topic", "--no-deploy-on-push").code == 0
     put = fake.calls("PUT", "/environments/dev")[-1]
     assert put["body"] == {"deploy_on_push": None, "notification_topic": None}
+
+
+def test_environment_names_complete_from_the_api(control_api: ControlApi) -> None:
+    # GIVEN bash asks click for completions of `cartctl deploy d`
+    def complete(words: str, endpoint: str) -> subprocess.CompletedProcess[str]:
+        env = subprocess_env(endpoint, _CARTCTL_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD="2")
+        return subprocess.run(cartctl_argv(), env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+
+    # THEN the environments the API lists that start with d; an API that does not answer completes nothing
+    done = complete("cartctl deploy d", control_api.url)
+    assert done.returncode == 0 and done.stdout.split() == ["plain,dev"], done.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    down = complete("cartctl deploy d", closed)
+    assert down.returncode == 0 and down.stdout.strip() == ""
+
+
+def test_a_push_quiet_period_goes_with_deploy_on_push(cartctl: Any, fake: FakeControlApi) -> None:
+    ran: Ran = cartctl(
+        "environments", "settings", "dev", "--deploy-on-push", "glob:pr-*", "--push-quiet-seconds", "60", "--json"
+    )
+    assert ran.code == 0, ran.stderr
+    sent = fake.calls("PUT", "/environments/dev")[-1]["body"]
+    assert sent == {"deploy_on_push": {"match": "glob", "pattern": "pr-*", "repository": None, "quiet_seconds": 60}}
+    assert ran.json()["settings"]["deploy_on_push"]["quiet_seconds"] == 60
+    assert "deploy_on_push glob:pr-*@- (quiet 60s)" in cartctl("environments", "show", "dev").stdout
+    alone: Ran = cartctl("environments", "settings", "dev", "--push-quiet-seconds", "60")
+    assert alone.code == 2 and "goes with --deploy-on-push" in alone.stderr
