@@ -132,7 +132,7 @@ def test_the_exit_codes_are_distinct_documented_and_in_the_readme() -> None:
     }
     top = CliRunner().invoke(cli, ["--help"], prog_name="cartctl").output
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("## CLI", 1)[1]
+    section = readme.split("## Operators' CLI", 1)[1]
     for line in exit_code_table().splitlines():
         code, meaning = line.split(None, 1)
         assert re.search(rf"^\s+{code}\s+{re.escape(meaning)}$", top, re.M), line
