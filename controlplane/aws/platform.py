@@ -9,12 +9,14 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from controlplane.aws.clients import ClientError, error_code, explain, is_not_found, translated
 from controlplane.domain import rollout
 from controlplane.domain.contract import Contract, ContractError, contract_parameter_name, parse_contract
 from controlplane.domain.plans import Inventory
+from controlplane.domain.times import iso
 from controlplane.errors import BaseInfrastructureMissing, StepError
 from controlplane.ports import BuildStatus, ServiceChange
 
@@ -399,9 +401,9 @@ class AwsPlatform:
         details: dict[str, Any] = {}
         svc = self.describe_service(k)
         if svc is not None:
-            events = sorted(svc.get("events", []), key=lambda e: str(e.get("createdAt", "")), reverse=True)
+            events = sorted(svc.get("events", []), key=lambda e: _event_time(e.get("createdAt")), reverse=True)
             details["service_events"] = [
-                {"at": str(e.get("createdAt", "")), "message": str(e.get("message", ""))}
+                {"at": iso(_event_time(e.get("createdAt"))), "message": str(e.get("message", ""))}
                 for e in events[:SERVICE_EVENTS_SHOWN]
             ]
         stopped = self._stopped_tasks(k, deployment_id)
@@ -635,3 +637,12 @@ class AwsPlatform:
 
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _event_time(value: Any) -> float:
+    """A service event's createdAt (a datetime from the SDK) as epoch seconds; 0 when it has none."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return 0.0

@@ -143,6 +143,28 @@ def operation_options(fn: F) -> F:
     return fn
 
 
+def complete_environment(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Tab completion of environment names, from the API (quickly, or nothing: completion never fails)."""
+    root = ctx.find_root().params
+    try:
+        settings = Settings(
+            root.get("endpoint") or DEFAULT_ENDPOINT,
+            root.get("profile"),
+            root.get("region"),
+            not root.get("no_sign"),
+            timeout=2.0,
+            poll_interval=1.0,
+        )
+        names = [str(e.get("name")) for e in settings.client().collect("/environments", "environments", None)[0]]
+    except Exception:
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def env_argument(name: str) -> Callable[[F], F]:
+    return click.argument(name, shell_complete=complete_environment)
+
+
 def settings_of(ctx: click.Context) -> Settings:
     obj = ctx.find_object(Settings)
     assert obj is not None
@@ -211,8 +233,9 @@ def cli(
     """Operate the Cart Service's environments through the control API: provision, build, deploy, destroy,
     and follow what runs.
 
-    Every request is signed with SigV4 (service execute-api) with your AWS credentials; against the local
-    sandbox (python -m controlplane sandbox) signing is harmless."""
+    Every request is signed with SigV4 (service execute-api) with your AWS credentials (the standard chain:
+    --profile, AWS_PROFILE, the AWS_* variables, SSO, instance roles). The local sandbox (python -m
+    controlplane sandbox) checks no signature: against it, without credentials, requests go unsigned."""
     ctx.obj = Settings(endpoint, profile, region, not no_sign, timeout, poll_interval)
 
 
@@ -297,7 +320,7 @@ def environments_list(ctx: click.Context, as_json: bool) -> None:
 
 
 @environments.command("show", epilog=_epilog("cartctl environments show dev", "cartctl environments show prod --json"))
-@click.argument("name")
+@env_argument("name")
 @json_option
 @click.pass_context
 def environments_show(ctx: click.Context, name: str, as_json: bool) -> None:
@@ -326,11 +349,12 @@ def _deploy_on_push(ctx: click.Context, param: click.Parameter, value: str | Non
     epilog=_epilog(
         "cartctl environments settings dev --desired-count 2 --no-nightly-teardown",
         "cartctl environments settings staging --deploy-on-push 'semver:^1.4.0@cart-service-staging'",
+        "cartctl environments settings dev --deploy-on-push glob:pr-* --push-quiet-seconds 60",
         "cartctl environments settings prod --no-protected --confirm prod",
         "cartctl environments settings dev --no-notification-topic",
     ),
 )
-@click.argument("name")
+@env_argument("name")
 @click.option("--tier", type=click.Choice(["dev", "staging", "prod"]), help="Only when creating an environment.")
 @click.option(
     "--desired-count", type=click.IntRange(min=0), metavar="N", help="Tasks to run (the tier's minimum applies)."
@@ -344,6 +368,12 @@ def _deploy_on_push(ctx: click.Context, param: click.Parameter, value: str | Non
     metavar="MATCH:PATTERN[@REPO]",
     callback=_deploy_on_push,
     help="Deploy pushed images whose tag matches: exact:latest, glob:release-*, semver:^1.2.0 (@REPO: the repository).",
+)
+@click.option(
+    "--push-quiet-seconds",
+    type=click.IntRange(0, 300),
+    metavar="N",
+    help="With --deploy-on-push: wait N s after a push and stand down for a newer one (default 0).",
 )
 @click.option("--no-deploy-on-push", is_flag=True, help="Turn push-triggered deploys off.")
 @click.option("--protected/--no-protected", default=None, help="Protected environments need --confirm to destroy.")
@@ -363,6 +393,7 @@ def environments_settings(
     tier_default_count: bool,
     nightly_teardown: bool | None,
     deploy_on_push: dict[str, Any] | None,
+    push_quiet_seconds: int | None,
     no_deploy_on_push: bool,
     protected: bool | None,
     confirm: str | None,
@@ -381,6 +412,10 @@ def environments_settings(
         other = ctx.params[b.lstrip("-").replace("-", "_")]
         if given not in (None, False) and other:
             raise click.UsageError(f"{a} and {b} cannot be combined")
+    if push_quiet_seconds is not None:
+        if deploy_on_push is None:
+            raise click.UsageError("--push-quiet-seconds goes with --deploy-on-push")
+        deploy_on_push["quiet_seconds"] = push_quiet_seconds
     _confirm_matches(name, confirm)
     body: dict[str, Any] = {}
     if tier is not None:
@@ -417,7 +452,7 @@ def environments_settings(
         exit_codes=True,
     ),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option("--source-version", metavar="V", help="Build this source version if the repository has no image yet.")
 @operation_options
 @json_option
@@ -437,7 +472,7 @@ def provision(
         exit_codes=True,
     ),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option("--source-version", metavar="V", required=True, help="Git ref or commit to build.")
 @click.option("--image-tag", metavar="T", help="Tag to push the image under (default: the build's own).")
 @operation_options
@@ -473,7 +508,7 @@ def _digest(ctx: click.Context, param: click.Parameter, value: str | None) -> st
         exit_codes=True,
     ),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option("--tag", metavar="T", help="Deploy the image with this tag (pinned to its digest).")
 @click.option("--digest", metavar="sha256:...", callback=_digest, help="Deploy exactly this image digest.")
 @operation_options
@@ -504,7 +539,7 @@ def deploy(
         exit_codes=True,
     ),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option("--dry-run", is_flag=True, help="Print the ordered plan (what each step removes) and change nothing.")
 @click.option("--confirm", metavar="ENV", help="Repeat the environment's name (staging, prod and protected ones).")
 @operation_options
@@ -557,7 +592,7 @@ def _csv_choice(
 @cli.group(
     context_settings=CONTEXT,
     epilog=_epilog(
-        "cartctl operations list dev --status FAILED", "cartctl operations show deploy-20261128t014325-ab12cd34"
+        "cartctl operations list dev --status FAILED", "cartctl operations show deploy_dev_20261128t014325-ab12cd34"
     ),
 )
 def operations() -> None:
@@ -572,7 +607,7 @@ def operations() -> None:
         "cartctl operations list prod --all --json",
     ),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option(
     "--status",
     multiple=True,
@@ -617,7 +652,7 @@ def operations_list(
 @operations.command(
     "show",
     epilog=_epilog(
-        "cartctl operations show deploy-20261128t014325-ab12cd34", "cartctl operations show ID --json | jq .error"
+        "cartctl operations show deploy_dev_20261128t014325-ab12cd34", "cartctl operations show ID --json | jq .error"
     ),
 )
 @click.argument("op_id", metavar="ID")
@@ -634,7 +669,7 @@ def operations_show(ctx: click.Context, op_id: str, as_json: bool) -> None:
 
 @cli.command(
     epilog=_epilog(
-        "cartctl follow deploy-20261128t014325-ab12cd34", "cartctl follow ID --json > final.json", exit_codes=True
+        "cartctl follow deploy_dev_20261128t014325-ab12cd34", "cartctl follow ID --json > final.json", exit_codes=True
     ),
 )
 @click.argument("op_id", metavar="ID")
@@ -648,25 +683,21 @@ def follow(ctx: click.Context, op_id: str, as_json: bool) -> None:
 
 @cli.command(
     epilog=_epilog(
-        "cartctl cancel deploy-20261128t014325-ab12cd34",
+        "cartctl cancel deploy_dev_20261128t014325-ab12cd34",
         "cartctl cancel ID --let-rollout-finish --wait",
         exit_codes=True,
     ),
 )
 @click.argument("op_id", metavar="ID")
 @click.option("--let-rollout-finish", is_flag=True, help="Let a running ECS rollout finish instead of rolling it back.")
-@operation_options
+@click.option("--wait", is_flag=True, help="Follow the operation until it ends (as `follow`).")
 @json_option
 @click.pass_context
-def cancel(
-    ctx: click.Context, op_id: str, let_rollout_finish: bool, wait: bool, idempotency_key: str | None, as_json: bool
-) -> None:
-    """Cancel a running operation (its execution stops, the lock is released; a rollout rolls back by default)."""
+def cancel(ctx: click.Context, op_id: str, let_rollout_finish: bool, wait: bool, as_json: bool) -> None:
+    """Cancel a running operation (its execution stops, the lock is released; a rollout rolls back by default).
+    Cancelling again is harmless; an operation that already ended is refused (409)."""
     body = {"rollout": "finish" if let_rollout_finish else "rollback"}
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-    op = (
-        settings_of(ctx).client().request("POST", f"/operations/{quote(op_id)}/cancel", body=body, headers=headers).body
-    )
+    op = settings_of(ctx).client().request("POST", f"/operations/{quote(op_id)}/cancel", body=body).body
     if wait:
         follow_operation(ctx, op_id, op, as_json)
     if as_json:
@@ -691,20 +722,12 @@ def keep_alive() -> None:
     "set",
     epilog=_epilog("cartctl keep-alive set dev --for 3h", "cartctl keep-alive set dev --until 2026-11-28T23:00:00Z"),
 )
-@click.argument("env")
+@env_argument("env")
 @click.option("--until", "until_text", metavar="ISO", help="Until this time (ISO 8601; without an offset: local time).")
 @click.option("--for", "for_text", metavar="DURATION", help="For this long from now: 3h, 90m, 1h30m, 2d.")
-@click.option("--idempotency-key", metavar="KEY", help="Sent as Idempotency-Key.")
 @json_option
 @click.pass_context
-def keep_alive_set(
-    ctx: click.Context,
-    env: str,
-    until_text: str | None,
-    for_text: str | None,
-    idempotency_key: str | None,
-    as_json: bool,
-) -> None:
+def keep_alive_set(ctx: click.Context, env: str, until_text: str | None, for_text: str | None, as_json: bool) -> None:
     """Skip the nightly teardown of ENV until a time (at most 14 days ahead)."""
     if (until_text is None) == (for_text is None):
         raise click.UsageError("give exactly one of --until ISO or --for DURATION")
@@ -713,13 +736,8 @@ def keep_alive_set(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--until" if until_text else "--for") from None
     until = until.replace(microsecond=0) + (timedelta(seconds=1) if until.microsecond else timedelta())
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-    body = (
-        settings_of(ctx)
-        .client()
-        .request("POST", f"/environments/{quote(env)}/keep-alive", body={"until": to_iso(until)}, headers=headers)
-        .body
-    )
+    path = f"/environments/{quote(env)}/keep-alive"
+    body = settings_of(ctx).client().request("POST", path, body={"until": to_iso(until)}).body
     if as_json:
         emit_json(body)
         return
@@ -731,7 +749,7 @@ def keep_alive_set(
 
 
 @keep_alive.command("clear", epilog=_epilog("cartctl keep-alive clear dev"))
-@click.argument("env")
+@env_argument("env")
 @json_option
 @click.pass_context
 def keep_alive_clear(ctx: click.Context, env: str, as_json: bool) -> None:

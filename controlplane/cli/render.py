@@ -429,7 +429,7 @@ class EnvironmentsTable:
             updated = parse_ts(env.get("updated_at"))
             locked = str(env.get("locked_by") or "-")
             if not wide and locked != "-":
-                locked = locked.split("-", 1)[0]  # an operation id starts with its kind
+                locked = locked.split("_", 1)[0]  # an operation id starts with its kind: deploy_dev_...
             table.add_row(
                 str(env.get("name")),
                 str(env.get("tier") or "-"),
@@ -490,6 +490,7 @@ def environment_detail(env: Json, now: datetime) -> Group:
                 "deploy_on_push "
                 + (
                     f"{dop.get('match')}:{dop.get('pattern')}@{dop.get('repository') or '-'}"
+                    + (f" (quiet {dop['quiet_seconds']}s)" if dop.get("quiet_seconds") else "")
                     if isinstance(dop, dict)
                     else "off"
                 ),
@@ -507,7 +508,8 @@ def environment_detail(env: Json, now: datetime) -> Group:
 
 
 class OperationsTable:
-    """Operations, newest first; narrower terminals get relative start times and a tighter layout."""
+    """Operations, newest first; narrower terminals get relative start times and a tighter layout (below 90
+    columns, no duration: an operation id alone takes 35)."""
 
     def __init__(self, ops: Iterable[Json], now: datetime) -> None:
         self.ops = list(ops)
@@ -515,13 +517,15 @@ class OperationsTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.max_width >= 120
+        timed = options.max_width >= 90
         table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 2 if wide else 1, 0, 0))
         table.add_column("ID", no_wrap=True)
         table.add_column("STATUS", no_wrap=True)
         if wide:
             table.add_column("TRIGGER", no_wrap=True)
         table.add_column("STARTED", no_wrap=True)
-        table.add_column("DURATION", no_wrap=True, justify="right")
+        if timed:
+            table.add_column("DURATION", no_wrap=True, justify="right")
         table.add_column("ERROR", overflow="fold")
         for op in self.ops:
             error = op.get("error") if isinstance(op.get("error"), dict) else None
@@ -534,7 +538,9 @@ class OperationsTable:
             cells: list[RenderableType] = [str(op.get("id")), status_text(op.get("status"))]
             if wide:
                 cells.append(str(op.get("trigger") or "-"))
-            cells += [when, fmt_duration(op_seconds(op, self.now))]
+            cells.append(when)
+            if timed:
+                cells.append(fmt_duration(op_seconds(op, self.now)))
             if error:
                 cells.append(f"{error.get('step')}: {error.get('code')}" if wide else str(error.get("code")))
             else:

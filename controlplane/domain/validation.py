@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from controlplane.domain.model import (
@@ -29,8 +30,26 @@ REPOSITORY_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,255}")
 MATCH_KINDS = ("exact", "glob", "semver")
 TOPIC_RE = re.compile(r"(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,256}")
 LIMIT_RE = re.compile(r"[0-9]{1,3}")
+# If-Match: the environment's version, bare or quoted as its ETag is ("7").
+IF_MATCH_RE = re.compile(r'[0-9]{1,12}|"[0-9]{1,12}"')
 MAX_QUIET_SECONDS = 300
 CANCEL_MODES = ("rollback", "finish")
+# A mutating body's optional "wait": each field's inclusive bounds.
+WAIT_LIMITS = {"interval_seconds": (1, 300), "timeout_seconds": (1, 86400)}
+# A listing's ?limit=: its default and its most.
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+
+# The fields each request body may carry (anything else is refused, naming the allowed ones).
+SETTINGS_FIELDS = frozenset(
+    {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic", "confirm"}
+)
+DEPLOY_ON_PUSH_FIELDS = frozenset({"match", "pattern", "repository", "quiet_seconds"})
+PROVISION_FIELDS = frozenset({"source_version", "wait", "image_digest", "desired_count", "autoscaling"})
+AUTOSCALING_FIELDS = frozenset({"min_count", "max_count"})
+BUILD_FIELDS = frozenset({"source_version", "image_tag", "wait"})
+DEPLOY_FIELDS = frozenset({"image_tag", "image_digest", "wait"})
+DESTROY_FIELDS = frozenset({"confirm", "wait"})
+CANCEL_FIELDS = frozenset({"rollout"})
 
 
 class InvalidInput(ValueError):
@@ -58,7 +77,7 @@ def check_idempotency_key(key: str) -> str:
     return key
 
 
-def _only_keys(body: dict[str, Any], allowed: set[str]) -> None:
+def _only_keys(body: dict[str, Any], allowed: AbstractSet[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed)) or 'none'}")
@@ -70,9 +89,9 @@ def _wait(body: dict[str, Any]) -> dict[str, int]:
         return {}
     if not isinstance(wait, dict):
         raise InvalidInput("'wait' must be an object with interval_seconds and/or timeout_seconds")
-    _only_keys(wait, {"interval_seconds", "timeout_seconds"})
+    _only_keys(wait, WAIT_LIMITS.keys())
     out: dict[str, int] = {}
-    for key, lo, hi in (("interval_seconds", 1, 300), ("timeout_seconds", 1, 86400)):
+    for key, (lo, hi) in WAIT_LIMITS.items():
         if key in wait:
             value = wait[key]
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
@@ -115,7 +134,7 @@ def provision_request(body: Any) -> dict[str, Any]:
     """Optional overrides (the morning restore uses them): ``image_digest``, ``desired_count`` and
     ``autoscaling`` (``{min_count, max_count}``, or null for none) instead of the contract profile's."""
     body = check_object(body)
-    _only_keys(body, {"source_version", "wait", "image_digest", "desired_count", "autoscaling"})
+    _only_keys(body, PROVISION_FIELDS)
     params: dict[str, Any] = {}
     if "source_version" in body:
         params["source_version"] = _source_version(body["source_version"])
@@ -130,7 +149,7 @@ def provision_request(body: Any) -> dict[str, Any]:
         else:
             if not isinstance(limits, dict):
                 raise InvalidInput("autoscaling must be null or an object {min_count, max_count}")
-            _only_keys(limits, {"min_count", "max_count"})
+            _only_keys(limits, AUTOSCALING_FIELDS)
             low = _count("autoscaling.min_count", limits.get("min_count"))
             high = _count("autoscaling.max_count", limits.get("max_count"))
             if low > high:
@@ -164,7 +183,7 @@ def _source_version(value: Any) -> str:
 
 def build_request(body: Any) -> dict[str, Any]:
     body = check_object(body)
-    _only_keys(body, {"source_version", "image_tag", "wait"})
+    _only_keys(body, BUILD_FIELDS)
     if "source_version" not in body:
         raise InvalidInput('source_version is required, e.g. {"source_version": "main"}')
     params: dict[str, Any] = {"source_version": _source_version(body["source_version"])}
@@ -181,7 +200,7 @@ def check_tag(value: Any) -> str:
 
 def deploy_request(body: Any) -> dict[str, Any]:
     body = check_object(body)
-    _only_keys(body, {"image_tag", "image_digest", "wait"})
+    _only_keys(body, DEPLOY_FIELDS)
     if "image_tag" in body and "image_digest" in body:
         raise InvalidInput("give image_tag or image_digest, not both")
     params: dict[str, Any] = {}
@@ -194,7 +213,7 @@ def deploy_request(body: Any) -> dict[str, Any]:
 
 def destroy_request(body: Any) -> dict[str, Any]:
     body = check_object(body)
-    _only_keys(body, {"confirm", "wait"})
+    _only_keys(body, DESTROY_FIELDS)
     params: dict[str, Any] = {}
     confirm = confirmation(body)
     if confirm is not None:
@@ -207,7 +226,7 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
         return None
     if not isinstance(value, dict):
         raise InvalidInput("deploy_on_push must be null or an object {match, pattern, repository?}")
-    _only_keys(value, {"match", "pattern", "repository", "quiet_seconds"})
+    _only_keys(value, DEPLOY_ON_PUSH_FIELDS)
     match = value.get("match", "exact")
     if match not in MATCH_KINDS:
         raise InvalidInput(f"deploy_on_push.match must be one of {', '.join(MATCH_KINDS)}")
@@ -235,10 +254,7 @@ def deploy_on_push(value: Any) -> DeployOnPush | None:
 def settings_request(body: Any, current: EnvSettings, tier: Tier) -> tuple[Tier, EnvSettings]:
     """Apply a PUT body onto current settings. Returns the (possibly new) tier and the new settings."""
     body = check_object(body)
-    _only_keys(
-        body,
-        {"tier", "desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic", "confirm"},
-    )
+    _only_keys(body, SETTINGS_FIELDS)
     if "tier" in body:
         tier = check_tier(body["tier"])
     changes: dict[str, Any] = {}
@@ -272,7 +288,7 @@ def confirmation(body: Any) -> str | None:
     return value
 
 
-def limit(raw: str | None, default: int = 50, most: int = 200) -> int:
+def limit(raw: str | None, default: int = DEFAULT_LIMIT, most: int = MAX_LIMIT) -> int:
     """A ``?limit=`` query value: ASCII digits only (no sign, no unicode digits), from 1 to ``most``."""
     if raw is None:
         return default
@@ -281,9 +297,19 @@ def limit(raw: str | None, default: int = 50, most: int = 200) -> int:
     return int(raw)
 
 
+def if_match(raw: str | None) -> int | None:
+    """An ``If-Match`` header's version (None without one)."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not IF_MATCH_RE.fullmatch(text):
+        raise InvalidInput('If-Match must be the environment\'s version: 7 or "7", as its ETag')
+    return int(text.strip('"'))
+
+
 def cancel_request(body: Any) -> str:
     body = check_object(body)
-    _only_keys(body, {"rollout"})
+    _only_keys(body, CANCEL_FIELDS)
     mode = body.get("rollout", "rollback")
     if mode not in CANCEL_MODES:
         raise InvalidInput('rollout must be "rollback" (undo a rollout that began; the default) or "finish"')
@@ -291,8 +317,9 @@ def cancel_request(body: Any) -> str:
 
 
 def choices(raw: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
-    """A comma-separated filter (``?status=RUNNING,FAILED``), each value one of ``allowed``."""
-    if raw is None or raw == "":
+    """A comma-separated filter (``?status=RUNNING,FAILED``), each value one of ``allowed``; an empty one is
+    refused (leave the filter out to get everything)."""
+    if raw is None:
         return []
     values = raw.split(",")
     bad = [v for v in values if v not in allowed]

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice.app import Blueprint, IAMAuthorizer, Response
 
-from controlplane import container
+from controlplane import container, openapi
 from controlplane.domain import validation as v
 from controlplane.domain.model import OpKind, OpStatus
 from controlplane.errors import ApiError, TransientError, ValidationFailed
@@ -153,6 +153,13 @@ def health() -> Response:
     return _json(200, {"status": "ok"})
 
 
+@api.route("/openapi.json", methods=["GET"])
+@endpoint
+def openapi_document() -> Response:
+    """The API's contract (OpenAPI 3.1), public like /health."""
+    return _json(200, openapi.document())
+
+
 @api.route("/environments", methods=["GET"], authorizer=iam)
 @endpoint
 def list_environments() -> Response:
@@ -169,13 +176,7 @@ def get_environment(name: str) -> Response:
 @api.route("/environments/{name}", methods=["PUT"], authorizer=iam, content_types=BODY_TYPES)
 @endpoint
 def put_environment(name: str) -> Response:
-    raw = _header("if-match")
-    version = None
-    if raw is not None:
-        text = raw.strip().strip('"')
-        if not text.isascii() or not text.isdigit() or len(text) > 12:
-            raise ValidationFailed("If-Match must be the environment's version (an integer)")
-        version = int(text)
+    version = v.if_match(_header("if-match"))
     env, created = container.current().environments.put(name, _body(), version)
     return _json(201 if created else 200, env.to_dict(), {"ETag": f'"{env.version}"'})
 
@@ -217,6 +218,9 @@ def destroy(name: str) -> Response:
     if dry_run not in (None, "true", "false"):
         raise ValidationFailed("dry_run must be true or false")
     if dry_run == "true":
+        key = _header("idempotency-key")
+        if key is not None:  # a dry run starts nothing, but a malformed key is refused as on any start
+            v.check_idempotency_key(key)
         return _json(200, container.current().environments.destroy_plan(name, _body()))
     return _start(OpKind.DESTROY, name)
 

@@ -13,7 +13,9 @@
 |                                                     | container-insights log group as it does in AWS            |
 | CodeBuild finishes at once and pushes nothing       | a build runs ``build_seconds`` and pushes the image to    |
 |                                                     | ECR (tag = IMAGE_TAG); a source version starting with     |
-|                                                     | ``fail`` fails the build                                   |
+|                                                     | ``fail`` fails the build; so does a push that ECR refuses |
+|                                                     | (an immutable repository has the tag already), in phase   |
+|                                                     | POST_BUILD, as docker push fails in CodeBuild              |
 | DynamoDB writes are not atomic across threads, and  | calls are serialised: writes are atomic and a read never  |
 | reads can see half a TransactWriteItems             | sees half a transaction (as DynamoDB guarantees)          |
 | StopExecution does not end a waitForTaskToken state | stopping an execution also interrupts its pending task    |
@@ -49,6 +51,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.codebuild.models import CodeBuildBackend, codebuild_backends
 from moto.codebuild.responses import CodeBuildResponse
 from moto.dynamodb.models import DynamoDBBackend
+from moto.ecr.exceptions import ImageAlreadyExistsException
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
@@ -119,11 +122,13 @@ class PendingBuild:
     image_tag: str
     due_at: float
     stopped: bool = False
+    push_refused: str | None = None  # why ECR refused the image (an immutable repository has the tag already)
 
     def outcome(self) -> str:
         if self.stopped:
             return "STOPPED"
-        return "FAILED" if self.source_version.startswith("fail") else "SUCCEEDED"
+        failed = self.source_version.startswith("fail") or self.push_refused is not None
+        return "FAILED" if failed else "SUCCEEDED"
 
 
 def _now_dt() -> datetime:
@@ -405,7 +410,11 @@ class Emulator:
         for b in due_builds:
             status = b.outcome()
             if status == "SUCCEEDED":
-                self._push_image(b)
+                try:
+                    self._push_image(b)
+                except ImageAlreadyExistsException as exc:  # as docker push to an immutable repository: it fails
+                    b.push_refused = f"COMMAND_EXECUTION_ERROR: docker push failed: {exc.message}"
+                    status = b.outcome()
             self.emit("codebuild", {"build_id": b.build_id, "project": b.project, "status": status})
 
     def start_ticker(self, interval: float = 0.2) -> None:
@@ -672,7 +681,15 @@ def install(emulator: Emulator) -> Emulator:
                 build.pop("endTime", None)
             elif pending.outcome() != "SUCCEEDED":
                 build["buildStatus"], build["currentPhase"] = pending.outcome(), "COMPLETED"
-                if pending.outcome() == "FAILED":
+                if pending.push_refused is not None:
+                    build["phases"] = [
+                        {
+                            "phaseType": "POST_BUILD",
+                            "phaseStatus": "FAILED",
+                            "contexts": [{"message": pending.push_refused}],
+                        }
+                    ]
+                elif pending.outcome() == "FAILED":
                     build["phases"] = [
                         {"phaseType": "BUILD", "phaseStatus": "FAILED", "contexts": [{"message": BUILD_FAILURE}]}
                     ]

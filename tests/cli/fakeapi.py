@@ -1,12 +1,15 @@
-"""A small fake of the control API v2 (docs: the v2 design), on a local HTTP server, with scripted operations.
+"""A small fake of the control API on a local HTTP server, with scripted operations, in the shapes the real API
+answers (``GET /openapi.json``; tests/cli/test_fake_contract.py checks the fake's answers against that document).
 
-Operations progress with time from scripts, and inputs pick the script as the sandbox does, so the same tests
-can later run against the real sandbox:
+Operations run the real flows' steps (deploy: rollout, finish; provision: prepare, rollout, health_check,
+finish; build: build, finish; destroy: prepare, drain, delete_service, sweep, finish) with time from scripts,
+and inputs pick the script as the sandbox does, so the same tests can run against the real sandbox:
 
 * deploy ``--tag broken*`` trips the circuit breaker: FAILED, rolled back, with stopped tasks, events and logs;
 * build ``--source-version fail*`` fails in phase BUILD;
 * deploy ``--tag slow*`` never finishes its rollout: TIMED_OUT (fake only);
-* a cancel (``POST /operations/{id}/cancel``) ends the running step: ABORTED.
+* a cancel (``POST /operations/{id}/cancel``) fails the running step, then ``cancel`` rolls back and ``finish``
+  ends it ABORTED.
 
 Also scriptable: routes denied with API Gateway's 403 (``deny``), a required SigV4 signature
 (``require_signature``), canned answers for the next requests (``inject``). Every request is recorded.
@@ -47,6 +50,10 @@ def td_arn(env: str, revision: int) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/cart-service-{env}:{revision}"
 
 
+def revision_of(arn: str | None) -> int:
+    return int(arn.rsplit(":", 1)[1]) if arn else 0
+
+
 def error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], Any]:
     return status, {}, {"error": {"code": code, "message": message, **extra}}
 
@@ -77,6 +84,7 @@ class Op:
     cancel: dict[str, Any] | None = None
     stop_at: float | None = None  # when a cancel takes effect
     stop_ok: bool = False  # the step running at stop_at completes (cancel with rollout=finish)
+    before: str = "ready"  # the environment's status when it started
 
 
 class FakeControlApi:
@@ -162,6 +170,7 @@ class FakeControlApi:
             if status != "SUCCEEDED":
                 op.outcome, op.fail_step = status, op.plan[-1].name
                 op.error = {"step": op.fail_step, "code": "Injected", "message": f"ended {status} on purpose"}
+                op.result = {}
             return op.id
 
     def running(self, env: str) -> Op | None:
@@ -188,7 +197,7 @@ class FakeControlApi:
             ("dev", "dev", "ready"),
             ("staging", "staging", "ready"),
             ("prod", "prod", "ready"),
-            ("qa", "dev", "absent"),
+            ("qa-1", "dev", "absent"),
         ):
             provisioned = status == "ready"
             self.envs[name] = {
@@ -201,7 +210,12 @@ class FakeControlApi:
                     "desired_count": None,
                     "nightly_teardown": tier == "dev",
                     "deploy_on_push": (
-                        {"match": "exact", "pattern": "latest", "repository": f"cart-service-{name}"}
+                        {
+                            "match": "exact",
+                            "pattern": "latest",
+                            "repository": f"cart-service-{name}",
+                            "quiet_seconds": 0,
+                        }
                         if tier == "dev"
                         else None
                     ),
@@ -230,7 +244,7 @@ class FakeControlApi:
                         "task_definition_arn": td_arn(name, 7),
                         "image_digest": DIGEST["latest"],
                         "image_tag": "latest",
-                        "operation_id": f"deploy-20261127t090000-{name}0001",
+                        "operation_id": f"deploy_{name}_20261127t090000-00000001",
                         "deployed_at": iso(now - 86400),
                     }
                     if provisioned
@@ -258,115 +272,135 @@ class FakeControlApi:
     def new_op(self, kind: str, env: str, params: dict[str, Any]) -> Op:
         self.counter += 1
         stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dt%H%M%S")
-        op_id = f"{kind}-{stamp}-{self.counter:08x}"
+        op_id = f"{kind}_{env}_{stamp}-{self.counter:08x}"
         s = self.speed
-        desired = (self.envs[env]["service"] or {}).get("desired_count") or 3
-        op = Op(id=op_id, kind=kind, env=env, params=params, started=self.clock(), plan=[], desired=max(desired, 3))
-        deployment = {"deployment_id": f"ecs-svc/{self.counter:019d}"}
-        rollout = [
-            PlanStep("register_task_definition", 0.4 * s),
-            PlanStep("apply_service", 0.6 * s),
-            PlanStep("wait_deployment", 6.0 * s, "rollout", deployment),
-        ]
+        service = self.envs[env]["service"] or {}
+        desired = service.get("desired_count") or 1
+        op = Op(
+            id=op_id,
+            kind=kind,
+            env=env,
+            params=params,
+            started=self.clock(),
+            plan=[],
+            desired=desired,
+            before=self.envs[env]["status"],
+        )
+        revision = revision_of(service.get("task_definition_arn")) + 1
+        deployment = {
+            "cluster": f"ecommerce-{env}",
+            "service": f"cart-service-{env}",
+            "deployment_id": f"ecs-svc/{self.counter:019d}",
+            "task_definition_arn": td_arn(env, revision),
+            "previous_task_definition_arn": service.get("task_definition_arn"),
+            "desired_count": desired,
+        }
+        rollout = PlanStep("rollout", 7.0 * s, "rollout", deployment)
+        finish = PlanStep("finish", 0.2 * s)
         if kind == "deploy":
-            op.plan = [PlanStep("validate", 0.3 * s), PlanStep("lock", 0.2 * s), PlanStep("resolve_image", 0.4 * s)]
-            op.plan += rollout
+            op.plan = [rollout]
             tag = str(params.get("image_tag") or "")
             if tag.startswith("broken"):
-                op.flavour, op.outcome, op.fail_step = "broken", "FAILED", "wait_deployment"
-                op.error = self.rollback_error(env, deployment["deployment_id"])
-                op.plan.append(PlanStep("record_failure", 0.3 * s))
+                op.flavour, op.outcome, op.fail_step = "broken", "FAILED", "rollout"
+                op.error = self.rollback_error(env, deployment["deployment_id"], revision - 1)
             elif tag.startswith("slow"):
-                op.flavour, op.outcome, op.fail_step = "slow", "TIMED_OUT", "wait_deployment"
+                op.flavour, op.outcome, op.fail_step = "slow", "TIMED_OUT", "rollout"
                 op.error = {
-                    "step": "wait_deployment",
-                    "code": "States.Timeout",
-                    "message": "the rollout did not finish within its wait budget; the last check found it IN_PROGRESS",
-                    "details": {
-                        "service_events": [
-                            {"at": iso(self.clock()), "message": "(service cart-service-dev) has started 1 tasks"}
-                        ]
-                    },
+                    "step": "rollout",
+                    "code": "WaitTimeout",
+                    "message": f"deployment {deployment['deployment_id']} did not finish within 900s; ECS goes on "
+                    "with it and the environment shows what runs",
+                    "details": {},
                 }
-                op.plan.append(PlanStep("check_deployment", 0.3 * s))
+                op.plan.append(PlanStep("check_rollout", 0.2 * s))
             else:
                 digest = params.get("image_digest") or DIGEST.get(tag or "latest", DIGEST["v1.4.2"])
-                op.result = {"image_digest": digest, "task_definition_arn": td_arn(env, 8)}
-                op.plan += [PlanStep("record", 0.3 * s), PlanStep("unlock", 0.2 * s)]
+                op.result = {
+                    "deployment_id": deployment["deployment_id"],
+                    "image_digest": digest,
+                    "image_tag": tag or None,
+                    "task_definition_arn": td_arn(env, revision),
+                }
+                op.plan.append(finish)
         elif kind == "provision":
-            op.plan = [PlanStep("validate", 0.3 * s), PlanStep("lock", 0.2 * s), PlanStep("check_base", 0.5 * s)]
-            op.plan += [PlanStep("ensure_image", 0.4 * s), *rollout, PlanStep("health_check", 0.5 * s)]
-            op.plan += [PlanStep("record", 0.3 * s), PlanStep("unlock", 0.2 * s)]
+            op.plan = [PlanStep("prepare", 0.5 * s, detail={"needs_build": False}), rollout]
+            op.plan += [PlanStep("health_check", 0.5 * s, detail={"desired": desired}), finish]
+            op.result = {"deployment_id": deployment["deployment_id"], "task_definition_arn": td_arn(env, revision)}
         elif kind == "build":
-            op.plan = [PlanStep("validate", 0.3 * s), PlanStep("lock", 0.2 * s), PlanStep("start_build", 0.5 * s)]
-            op.plan.append(PlanStep("wait_build", 4.0 * s, "build", {"build_id": f"cart-service-{env}:{op_id}"}))
+            build_id = f"cart-service-{env}-image:{self.counter:08x}-0000-4000-8000-000000000000"
+            tag = params.get("image_tag") or params.get("source_version")
+            op.plan = [PlanStep("build", 5.0 * s, "build", {"build_id": build_id, "image_tag": tag})]
             if str(params.get("source_version") or "").startswith("fail"):
-                op.outcome, op.fail_step = "FAILED", "wait_build"
+                op.outcome, op.fail_step = "FAILED", "build"
+                context = (
+                    "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t $IMAGE_URI . "
+                    "Reason: exit status 1"
+                )
                 op.error = {
-                    "step": "wait_build",
+                    "step": "build",
                     "code": "BuildFailed",
-                    "message": f"CodeBuild build cart-service-{env}:{op_id} failed in phase BUILD",
+                    "message": f"build {build_id} ended FAILED in phase BUILD: {context}",
                     "details": {
                         "build": {
+                            "build_id": build_id,
                             "phase": "BUILD",
-                            "phase_context": [
-                                "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t cart . "
-                                "Reason: exit status 1"
-                            ],
-                            "logs_url": f"https://console.aws.amazon.com/codesuite/codebuild/projects/cart-service-{env}/history",
+                            "phase_context": [context],
+                            "logs_url": "https://console.aws.amazon.com/cloudwatch/home?region="
+                            f"{REGION}#logEvent:group=/aws/codebuild/cart-service-{env}-image;stream={build_id}",
                         }
                     },
                 }
-                op.plan.append(PlanStep("record_failure", 0.3 * s))
             else:
-                op.result = {"image_tag": params.get("image_tag") or "latest", "image_digest": DIGEST["v1.4.2"]}
-                op.plan += [PlanStep("record_build", 0.3 * s), PlanStep("record", 0.2 * s), PlanStep("unlock", 0.2 * s)]
+                op.result = {"build_id": build_id, "image_tag": tag, "image_digest": DIGEST["v1.4.2"]}
+                op.plan.append(finish)
         elif kind == "destroy":
-            names = ["validate", "lock", "scale_down", "wait_drained", "delete_service", "wait_inactive"]
-            names += ["deregister_task_definitions", "delete_images", "delete_log_groups", "sweep", "record", "unlock"]
-            op.plan = [PlanStep(n, 0.3 * s) for n in names]
+            op.plan = [PlanStep(n, 0.5 * s) for n in ("prepare", "drain", "delete_service", "sweep")] + [finish]
+            op.result = {"deleted_images": 2, "deleted_log_groups": 2, "deregistered": revision - 1}
         self.ops[op.id] = op
         return op
 
-    def rollback_error(self, env: str, deployment_id: str) -> dict[str, Any]:
+    def rollback_error(self, env: str, deployment_id: str, revision: int) -> dict[str, Any]:
         now = self.clock()
-        tasks = [f"0f3c9a{n}e4b1d2c7a8f90e1d2c3b4a5{n}" for n in range(3)]
+        tasks = [f"0f3c9a{n}e-4b1d-4c7a-8f90-e1d2c3b4a5{n}0" for n in range(3)]
+        service = f"(service cart-service-{env})"
         return {
-            "step": "wait_deployment",
+            "step": "rollout",
             "code": "DeploymentFailed",
-            "message": (
-                f"ECS deployment {deployment_id} failed: the circuit breaker tripped after 3 failed tasks; "
-                f"the service rolled back to cart-service-{env}:6"
-            ),
+            "message": "ECS deployment circuit breaker: tasks failed to start.",
             "details": {
                 "rolled_back_to": {
-                    "task_definition_arn": td_arn(env, 6),
-                    "revision": 6,
-                    "image_digest": DIGEST["previous"],
+                    "task_definition_arn": td_arn(env, revision),
+                    "revision": revision,
+                    "image_digest": DIGEST["latest"],
                 },
                 "stopped_tasks": [
                     {
-                        "task_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/cart-service-{env}/{task}",
+                        "task_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/ecommerce-{env}/{task}",
+                        "task_id": task,
                         "container": "cart",
                         "stopped_reason": "Essential container in task exited",
                         "exit_code": 1,
+                        "container_reason": "Essential container in task exited",
                     }
                     for task in tasks
                 ],
                 "service_events": [
-                    {"at": iso(now + 1), "message": f"(service cart-service-{env}) has started 3 tasks"},
-                    {"at": iso(now + 3), "message": f"(service cart-service-{env}) deployment {deployment_id} failed"},
                     {
                         "at": iso(now + 4),
-                        "message": f"(service cart-service-{env}) rolling back to cart-service-{env}:6",
+                        "message": f"{service} rolling back to deployment ecs-svc/0000000000000000001.",
                     },
+                    {
+                        "at": iso(now + 4),
+                        "message": f"{service} deployment {deployment_id} deployment failed: tasks failed to start.",
+                    },
+                    {"at": iso(now - 3600), "message": f"{service} has reached a steady state."},
                 ],
                 "logs": {
-                    "group": f"/ecs/cart-service-{env}",
+                    "group": f"/cart-service/{env}/app",
                     "stream": f"cart/cart/{tasks[0]}",
                     "console_url": (
                         f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#logsV2:log-groups/"
-                        f"log-group/$252Fecs$252Fcart-service-{env}/log-events/cart$252Fcart$252F{tasks[0]}"
+                        f"log-group/$252Fcart-service$252F{env}$252Fapp/log-events/cart$252Fcart$252F{tasks[0]}"
                     ),
                 },
             },
@@ -384,7 +418,7 @@ class FakeControlApi:
             return {
                 "rollout": {
                     "deployment_id": step.detail.get("deployment_id"),
-                    "task_definition_arn": td_arn(op.env, 8),
+                    "task_definition_arn": step.detail.get("task_definition_arn"),
                     "desired_count": desired,
                     "running_count": running,
                     "pending_count": desired - running,
@@ -400,13 +434,11 @@ class FakeControlApi:
     def snapshot(self, op: Op, now: float) -> dict[str, Any]:
         """The operation as the API shows it at ``now``: a pure function of its script, its start and its cancel."""
         steps: list[dict[str, Any]] = []
-        status, ended, progress, err = "RUNNING", None, None, None
+        status, ended, progress, err, result = "RUNNING", None, None, None, {}
         cursor = op.started
-        for plan in op.plan:
-            start, end = cursor, cursor + plan.seconds
-            if start > now or (op.stop_at is not None and start >= op.stop_at):
-                break
-            record = {
+
+        def record(plan: PlanStep, start: float) -> dict[str, Any]:
+            step = {
                 "name": plan.name,
                 "status": "RUNNING",
                 "started_at": iso(start),
@@ -417,32 +449,37 @@ class FakeControlApi:
                 "detail": plan.detail,
                 "error": None,
             }
-            steps.append(record)
+            steps.append(step)
+            return step
+
+        def close(step: dict[str, Any], start: float, end: float, failed: bool, error: str | None = None) -> None:
+            step.update(
+                status="FAILED" if failed else "SUCCEEDED",
+                ended_at=iso(end),
+                duration_seconds=round(end - start, 3),
+                error=error,
+            )
+
+        for plan in op.plan:
+            start, end = cursor, cursor + plan.seconds
+            if start > now or (op.stop_at is not None and start >= op.stop_at):
+                break
+            step = record(plan, start)
             stop = op.stop_at if op.stop_at is not None and op.stop_at <= end else None
-            finish = stop if stop is not None else end
+            finish = end if stop is None or op.stop_ok else stop
             if now < finish:
                 progress = self.progress(op, plan, (now - start) / max(plan.seconds, 1e-6)) or None
                 break
             failed = plan.name == op.fail_step or (stop is not None and not op.stop_ok)
-            record.update(
-                status="FAILED" if failed else "SUCCEEDED",
-                ended_at=iso(finish),
-                duration_seconds=round(finish - start, 3),
-                error=(op.error or {}).get("code") if plan.name == op.fail_step else None,
-            )
+            close(step, start, finish, failed, "cancelled" if stop is not None and not op.stop_ok else None)
+            if plan.name == op.fail_step:
+                step["error"] = (op.error or {}).get("message")
             cursor = finish
             if stop is not None:
-                status, ended = "ABORTED", finish
-                mode = (op.cancel or {}).get("mode")
-                err = {
-                    "step": plan.name,
-                    "code": "Cancelled",
-                    "message": "cancelled on request; "
-                    + ("the rollout was let finish" if mode == "finish" else "the rollout was rolled back"),
-                }
+                status, ended, progress, err, result = self.cancel_path(op, plan, cursor, now, record, close)
                 break
         else:
-            status, ended, err = op.outcome, cursor, op.error
+            status, ended, err, result = op.outcome, cursor, op.error, op.result if op.outcome == "SUCCEEDED" else {}
         return {
             "id": op.id,
             "kind": op.kind,
@@ -453,12 +490,33 @@ class FakeControlApi:
             "created_at": iso(op.started),
             "ended_at": iso(ended) if ended is not None else None,
             "steps": steps,
-            **({"progress": progress} if status == "RUNNING" and progress else {}),
             "error": err,
-            "result": op.result if status == "SUCCEEDED" else {},
+            "result": result,
             "cancel": op.cancel,
+            "environment_status_before": op.before,
             "execution_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:cart-controlplane-{op.kind}:{op.id}",
+            **({"progress": progress} if status == "RUNNING" and progress else {}),
         }
+
+    def cancel_path(self, op: Op, stopped: PlanStep, cursor: float, now: float, record: Any, close: Any) -> Any:
+        """After a cancel: ``cancel`` rolls a rollout that began back (or does nothing), then ``finish``: ABORTED."""
+        mode = (op.cancel or {}).get("mode", "rollback")
+        undo = stopped.progress == "rollout" and not op.stop_ok
+        previous = stopped.detail.get("previous_task_definition_arn")
+        undone = f"rolled back to {previous}" if undo and previous else "nothing to undo"
+        revert = PlanStep("cancel", (2.0 if undo else 0.2) * self.speed, "rollout" if undo else None)
+        if undo:
+            revert.detail = {**stopped.detail, "deployment_id": "ecs-svc/9999999999999999999", "reverted_to": previous}
+            revert.detail["task_definition_arn"] = previous
+        step = record(revert, cursor)
+        if now < cursor + revert.seconds:
+            fraction = (now - cursor) / revert.seconds
+            return "RUNNING", None, self.progress(op, revert, fraction) or None, None, {}
+        close(step, cursor, cursor + revert.seconds, False)
+        cursor += revert.seconds
+        close(record(PlanStep("finish", 0.0), cursor), cursor, cursor, False)
+        error = {"step": None, "code": "Cancelled", "message": f"cancelled through the control API ({mode}): {undone}"}
+        return "ABORTED", cursor, None, error, {"cancel": {"mode": mode, "undone": undone}}
 
     # -- requests ------------------------------------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], Any]:
@@ -565,11 +623,11 @@ class FakeControlApi:
             if body.get("tier") not in ("dev", "staging", "prod"):
                 return error(400, "ValidationError", "tier is required to create an environment (dev, staging or prod)")
             self.envs[name] = {
-                **self.envs["qa"],
+                **self.envs["qa-1"],
                 "name": name,
                 "tier": body["tier"],
                 "version": 0,
-                "settings": dict(self.envs["qa"]["settings"]),
+                "settings": dict(self.envs["qa-1"]["settings"]),
             }
         env = self.envs[name]
         if "if-match" in headers and headers["if-match"] != str(env["version"]):
@@ -584,6 +642,13 @@ class FakeControlApi:
         for key in ("desired_count", "nightly_teardown", "deploy_on_push", "protected", "notification_topic"):
             if key in body:
                 env["settings"][key] = body[key]
+        if isinstance(body.get("deploy_on_push"), dict):
+            env["settings"]["deploy_on_push"] = {
+                "match": "exact",
+                "repository": None,
+                "quiet_seconds": 0,
+                **body["deploy_on_push"],
+            }
         env["version"] += 1
         env["updated_at"] = iso(self.clock())
         return (201 if created else 200), {}, self.env_view(name)
@@ -598,8 +663,8 @@ class FakeControlApi:
         now = datetime.fromtimestamp(self.clock(), UTC)
         if until <= now or until > now + timedelta(days=14):
             return error(400, "ValidationError", "until must be in the future and at most 14 days ahead")
-        self.envs[name]["keep_alive_until"] = body["until"]
-        return 200, {}, {"environment": name, "keep_alive_until": body["until"]}
+        self.envs[name]["keep_alive_until"] = iso(until.timestamp())
+        return 200, {}, {"environment": name, "keep_alive_until": self.envs[name]["keep_alive_until"]}
 
     def start_op(
         self, kind: str, name: str, body: dict[str, Any], query: dict[str, str], headers: dict[str, str]
@@ -607,7 +672,9 @@ class FakeControlApi:
         env = self.envs[name]
         needs_confirm = env["tier"] in ("staging", "prod") or env["settings"]["protected"]
         if kind == "destroy" and query.get("dry_run") == "true":
-            service = f"cart-service-{name}/cart-service-{name}"
+            service = f"ecommerce-{name}/cart-service-{name}"
+            last = revision_of((env["service"] or {}).get("task_definition_arn"))
+            revisions = [td_arn(name, r) for r in range(1, last + 1)]
             return (
                 200,
                 {},
@@ -616,17 +683,40 @@ class FakeControlApi:
                     "dry_run": True,
                     "requires_confirmation": needs_confirm,
                     "steps": [
-                        {"step": "lock", "action": f"take the lock on environment {name}", "resources": []},
-                        {"step": "scale_down", "action": f"scale {service} from 2 to 0 tasks", "resources": [service]},
-                        {"step": "delete_service", "action": f"delete {service}", "resources": [service]},
+                        {"step": "prepare", "action": f"take the lock on {name}, read its contract", "resources": []},
                         {
-                            "step": "delete_images",
-                            "action": "delete 2 image(s)",
-                            "resources": [DIGEST["latest"], DIGEST["previous"]],
+                            "step": "drain",
+                            "action": f"remove autoscaling, scale {service} from 2 to 0 and wait until its 2 running "
+                            "task(s) stopped",
+                            "resources": [service],
                         },
-                        {"step": "unlock", "action": "release the lock", "resources": []},
+                        {
+                            "step": "delete_service",
+                            "action": f"delete {service} and wait until it is INACTIVE",
+                            "resources": [service],
+                        },
+                        {
+                            "step": "sweep",
+                            "action": f"deregister and delete {len(revisions)} task definition revision(s), delete 2 "
+                            "image(s) and 1 log group(s), then verify nothing the control plane made remains",
+                            "resources": [
+                                *revisions,
+                                DIGEST["latest"],
+                                DIGEST["previous"],
+                                f"/cart-service/{name}/app",
+                            ],
+                        },
+                        {
+                            "step": "finish",
+                            "action": "record the environment destroyed (from what ECS runs), release the lock, notify",
+                            "resources": [],
+                        },
                     ],
-                    "never_touched": ["the Terraform state backend (bucket and lock table)", "the cart data table"],
+                    "never_touched": [
+                        "the Terraform state backend (bucket and lock table)",
+                        "the cart data table",
+                        "the Terraform-owned base (network, load balancer, cluster, ECR repository)",
+                    ],
                 },
             )
         if kind == "destroy" and needs_confirm and body.get("confirm") != name:
@@ -656,7 +746,7 @@ class FakeControlApi:
                 409,
                 "OperationInProgress",
                 f"operation {running.id} is running on {name}",
-                running_operation={"id": running.id, "kind": running.kind},
+                running_operation=running.id,
             )
         params = {k: v for k, v in body.items() if k not in ("wait", "confirm")}
         op = self.new_op(kind, name, params)

@@ -28,11 +28,11 @@ def test_deploy_wait_succeeds_with_progress_on_stderr_and_the_summary_on_stdout(
     ran: Ran = cartctl("deploy", "dev", "--tag", "v1.4.2", "--wait")
     assert ran.code == 0, ran.stderr
     assert "SUCCEEDED" in ran.stdout and "Steps" in ran.stdout
-    for step in ("validate", "apply_service", "wait_deployment", "unlock"):
-        assert step in ran.stdout  # the Gantt
+    for step in ("rollout", "finish"):
+        assert re.search(rf"✓ {step} +│", ran.stdout)  # the Gantt
     assert "└" in ran.stdout and "0s" in ran.stdout
-    assert re.search(r"running 3/3 +pending 0 +failed 0", ran.stdout)  # the last rollout counts seen
-    assert "step wait_deployment RUNNING" in ran.stderr and "rollout IN_PROGRESS running" in ran.stderr
+    assert re.search(r"running (\d+)/\1 +pending 0 +failed 0", ran.stdout)  # the last rollout counts seen
+    assert "step rollout RUNNING" in ran.stderr and "rollout IN_PROGRESS running" in ran.stderr
     assert (
         ran.stderr.rstrip().endswith(tuple(f"SUCCEEDED after {n}" for n in "123456789"))
         or "SUCCEEDED after" in ran.stderr
@@ -46,18 +46,18 @@ def test_deploy_wait_json_prints_only_the_final_operation(cartctl_process: Any) 
     assert op["status"] == "SUCCEEDED" and op["kind"] == "deploy" and op["environment"] == "dev"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", op["created_at"])  # exact, as the API sent it
     assert "progress" not in op
-    assert "step validate" in ran.stderr  # the progress went to stderr
+    assert "step rollout" in ran.stderr  # the progress went to stderr
 
 
 def test_a_circuit_breaker_rollback_fails_with_its_details(cartctl: Any) -> None:
     ran: Ran = cartctl("deploy", "dev", "--tag", "broken-1", "--wait")
     assert ran.code == 10, ran.stderr
     text = flat(ran.stdout)
-    assert "FAILED" in text and "wait_deployment DeploymentFailed" in text
-    assert "Rolled back to cart-service-dev:6 (revision 6)" in text
+    assert "FAILED" in text and "rollout DeploymentFailed" in text
+    assert re.search(r"Rolled back to cart-service-dev:(\d+) \(revision \1\)", text)
     assert "exit 1 Essential container in task exited" in text
-    assert "/ecs/cart-service-dev" in text and "console.aws.amazon.com" in text
-    assert "rollout IN_PROGRESS running 0/3 pending 3 failed" in ran.stderr
+    assert "/cart-service/dev/app" in text and "console.aws.amazon.com" in text
+    assert re.search(r"rollout IN_PROGRESS running 0/(\d+) pending \1 failed", ran.stderr)
 
 
 def test_a_failed_build_exits_failed_with_its_phase(cartctl: Any) -> None:
@@ -70,7 +70,7 @@ def test_a_failed_build_exits_failed_with_its_phase(cartctl: Any) -> None:
 def test_a_timed_out_deploy(cartctl: Any, fake: FakeControlApi) -> None:
     ran: Ran = cartctl("deploy", "dev", "--tag", "slow-1", "--wait")
     assert ran.code == 12
-    assert "TIMED_OUT" in ran.stdout and "States.Timeout" in ran.stdout
+    assert "TIMED_OUT" in ran.stdout and "WaitTimeout" in ran.stdout
 
 
 def test_an_operation_cancelled_while_followed_ends_aborted(control_api: ControlApi, cartctl: Any) -> None:
@@ -135,9 +135,9 @@ def test_destroying_staging_needs_the_confirmation(cartctl: Any) -> None:
     assert ran.code == 20 and "ConfirmationRequired" in ran.stderr and "--confirm NAME" in ran.stderr
     plan: Ran = cartctl("destroy", "staging", "--dry-run")
     assert plan.code == 0 and "Needs confirmation: --confirm staging" in plan.stdout
-    assert "scale_down" in plan.stdout and "Never touched" in plan.stdout
+    assert "drain" in plan.stdout and "delete_service" in plan.stdout and "Never touched" in plan.stdout
     plan_json: Ran = cartctl("destroy", "staging", "--dry-run", "--json")
-    assert plan_json.json()["dry_run"] is True and plan_json.json()["steps"][0]["step"] == "lock"
+    assert plan_json.json()["dry_run"] is True and plan_json.json()["steps"][0]["step"] == "prepare"
     done: Ran = cartctl("destroy", "staging", "--confirm", "staging", "--wait")
     assert done.code == 0, done.stderr
 
@@ -313,7 +313,12 @@ def test_environments_list_show_and_settings(cartctl: Any) -> None:
     assert changed.code == 0, changed.stderr
     settings = changed.json()["settings"]
     assert settings["desired_count"] == 2 and settings["nightly_teardown"] is False
-    assert settings["deploy_on_push"] == {"match": "glob", "pattern": "release-*", "repository": "cart-service-dev"}
+    assert settings["deploy_on_push"] == {
+        "match": "glob",
+        "pattern": "release-*",
+        "repository": "cart-service-dev",
+        "quiet_seconds": 0,
+    }
     stale: Ran = cartctl("environments", "settings", "dev", "--protected", "--if-match", str(version))
     assert stale.code == 20 and "VersionConflict" in stale.stderr
 
@@ -347,7 +352,7 @@ def test_keep_alive_set_and_clear(cartctl: Any) -> None:
     ran: Ran = cartctl("keep-alive", "set", "dev", "--for", "3h", "--json")
     assert ran.code == 0, ran.stderr
     until = ran.json()["keep_alive_until"]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", until)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", until)  # whole seconds, as the API writes
     human: Ran = cartctl("keep-alive", "set", "dev", "--until", until)
     assert human.code == 0 and "kept alive until" in human.stdout
     assert re.search(r"\((in 3 h|in 2 h 59 min)\): the nightly teardown skips it", human.stdout)
@@ -365,11 +370,40 @@ def test_requests_carry_what_the_options_say(cartctl: Any, fake: FakeControlApi)
     fake.wait_for(lambda: fake.running("dev") is None)
     assert cartctl("deploy", "dev").code == 0
     assert fake.calls("POST", "/environments/dev/deployments")[-1]["body"] == {}
-    assert cartctl("provision", "qa", "--source-version", "v2").code == 0
-    assert fake.calls("POST", "/environments/qa/provision")[-1]["body"] == {"source_version": "v2"}
-    op_id = fake.running("qa").id  # type: ignore[union-attr]
+    assert cartctl("provision", "qa-1", "--source-version", "v2").code == 0
+    assert fake.calls("POST", "/environments/qa-1/provision")[-1]["body"] == {"source_version": "v2"}
+    op_id = fake.running("qa-1").id  # type: ignore[union-attr]
     assert cartctl("cancel", op_id, "--let-rollout-finish").code == 0
     assert fake.calls("POST", f"/operations/{op_id}/cancel")[-1]["body"] == {"rollout": "finish"}
     assert cartctl("environments", "settings", "dev", "--no-notification-topic", "--no-deploy-on-push").code == 0
     put = fake.calls("PUT", "/environments/dev")[-1]
     assert put["body"] == {"deploy_on_push": None, "notification_topic": None}
+
+
+def test_environment_names_complete_from_the_api(control_api: ControlApi) -> None:
+    # GIVEN bash asks click for completions of `cartctl deploy d`
+    def complete(words: str, endpoint: str) -> subprocess.CompletedProcess[str]:
+        env = subprocess_env(endpoint, _CARTCTL_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD="2")
+        return subprocess.run(cartctl_argv(), env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+
+    # THEN the environments the API lists that start with d; an API that does not answer completes nothing
+    done = complete("cartctl deploy d", control_api.url)
+    assert done.returncode == 0 and done.stdout.split() == ["plain,dev"], done.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    down = complete("cartctl deploy d", closed)
+    assert down.returncode == 0 and down.stdout.strip() == ""
+
+
+def test_a_push_quiet_period_goes_with_deploy_on_push(cartctl: Any, fake: FakeControlApi) -> None:
+    ran: Ran = cartctl(
+        "environments", "settings", "dev", "--deploy-on-push", "glob:pr-*", "--push-quiet-seconds", "60", "--json"
+    )
+    assert ran.code == 0, ran.stderr
+    sent = fake.calls("PUT", "/environments/dev")[-1]["body"]
+    assert sent == {"deploy_on_push": {"match": "glob", "pattern": "pr-*", "repository": None, "quiet_seconds": 60}}
+    assert ran.json()["settings"]["deploy_on_push"]["quiet_seconds"] == 60
+    assert "deploy_on_push glob:pr-*@- (quiet 60s)" in cartctl("environments", "show", "dev").stdout
+    alone: Ran = cartctl("environments", "settings", "dev", "--push-quiet-seconds", "60")
+    assert alone.code == 2 and "goes with --deploy-on-push" in alone.stderr

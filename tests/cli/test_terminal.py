@@ -82,35 +82,31 @@ def exit_code(screen: str) -> int | None:
 def test_deploy_wait_draws_the_live_view_then_the_summary_and_gantt(
     terminal: Callable[..., Pane], fake: FakeControlApi, tmp_path: Path
 ) -> None:
-    fake.speed = 0.6  # a rollout of 3.6 s
+    fake.speed = 0.6  # a rollout of 4.2 s
     pane = terminal("deploy", "dev", "--tag", "v1.4.2", "--wait")
-    live = pane.wait_for(lambda s: re.search(r"wait_deployment\s+RUNNING", s) is not None and "running" in s)
+    live = pane.wait_for(lambda s: re.search(r"rollout\s+RUNNING", s) is not None and "running" in s)
     (tmp_path / "live.txt").write_text(live)
-    assert re.search(r"deploy dev  deploy-\S+  RUNNING  \d+\.\ds", live)
-    for step in ("validate", "lock", "resolve_image", "register_task_definition", "apply_service"):
-        assert re.search(rf"✓\s+{step}\s+SUCCEEDED\s+\d+\.\ds", live), step
-    assert re.search(r"rollout\s+IN_PROGRESS\s+running [0-3]/3  pending [0-3]  failed 0", live)
+    assert re.search(r"deploy dev  deploy_dev_\S+  RUNNING  \d+\.\ds", live)
+    assert re.search(r"rollout\s+RUNNING\s+\d+\.\ds", live)
+    assert re.search(r"rollout\s+IN_PROGRESS\s+running [0-2]/2  pending [0-2]  failed 0", live)
     assert "Ctrl-C: cancel the operation or stop following" in live
     assert "EXIT=" not in live
     end = pane.wait_for(lambda s: exit_code(s) is not None)
     (tmp_path / "end.txt").write_text(end)
     assert exit_code(end) == 0
     assert re.search(r"Status\s+SUCCEEDED  after \d+\.\ds", end)
-    assert re.search(r"Rollout\s+IN_PROGRESS\s+running 3/3  pending 0  failed 0", end)
+    assert re.search(r"Rollout\s+IN_PROGRESS\s+running 2/2  pending 0  failed 0", end)
     gantt = [line for line in end.splitlines() if "│" in line]
-    assert [line.split()[1] for line in gantt] == [
-        "validate", "lock", "resolve_image", "register_task_definition", "apply_service", "wait_deployment",
-        "record", "unlock",
-    ]  # fmt: skip
+    assert [line.split()[1] for line in gantt] == ["rollout", "finish"]
     assert all("█" in line for line in gantt)
     assert re.search(r"└─+", end) and re.search(r"^\s+0s\s+.*\d\.\ds\s*$", end, re.M)
     assert "Ctrl-C" not in end  # the live view is gone; the summary replaced it
 
 
 def test_ctrl_c_then_y_cancels_the_operation(terminal: Callable[..., Pane], fake: FakeControlApi) -> None:
-    fake.speed = 1.5  # a rollout of 9 s: time to press keys
+    fake.speed = 1.5  # a rollout of 10.5 s: time to press keys
     pane = terminal("deploy", "dev", "--wait")
-    pane.wait_for(lambda s: re.search(r"wait_deployment\s+RUNNING", s) is not None)
+    pane.wait_for(lambda s: re.search(r"rollout\s+RUNNING", s) is not None)
     pane.keys("C-c")
     prompt = pane.wait_for(lambda s: "Cancel operation" in s)
     op_id = re.search(r"Cancel operation (\S+)\? \[y/N\]", prompt)
@@ -131,7 +127,7 @@ def test_ctrl_c_then_n_or_a_second_ctrl_c_leaves_the_operation_running(
 ) -> None:
     fake.speed = 1.5
     pane = terminal("deploy", "dev", "--wait")
-    pane.wait_for(lambda s: re.search(r"wait_deployment\s+RUNNING", s) is not None)
+    pane.wait_for(lambda s: re.search(r"rollout\s+RUNNING", s) is not None)
     pane.keys("C-c")
     pane.wait_for(lambda s: "Cancel operation" in s)
     pane.keys(*answer)
