@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from controlplane.cli.timefmt import fmt_clock, fmt_duration, fmt_relative, fmt_short, fmt_when, parse_ts
+from controlplane.domain.events import BUILD_FAILED_STATUSES
 
 Json = dict[str, Any]
 
@@ -119,7 +120,7 @@ def build_text(build: Json, *, label: str | None = "build") -> Text:
         text.append(f"{label:<9}", style="bold")
     text.append(f"phase {build.get('phase') or '-'}  ")
     status = str(build.get("status") or "-")
-    text.append(status, style="red" if status in ("FAILED", "FAULT", "TIMED_OUT", "STOPPED") else "yellow")
+    text.append(status, style="red" if status in BUILD_FAILED_STATUSES else "yellow")
     if build.get("build_id"):
         text.append(f"  {build['build_id']}", style="dim")
     return text
