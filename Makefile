@@ -8,7 +8,7 @@ CHECKOV_VERSION := 3.3.30
 PARLIAMENT_VERSION := 1.6.4
 # Test workers (pytest-xdist); the Terraform tests stay together on one of them.
 JOBS ?= 2
-PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup
+PYTEST := $(PY) -m pytest -n $(JOBS)
 
 .PHONY: setup demo sandbox test test-fast lint typecheck terraform-check package clean
 

@@ -67,6 +67,28 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+SERIAL_DIRS = ("tests/terraform/",)  # share in-tree Terraform roots and a plugin cache: one worker runs them in order
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The serial directories first: their one long unit starts at once while the other worker takes the rest."""
+    items.sort(key=lambda item: not item.nodeid.startswith(SERIAL_DIRS))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs on two xdist workers; the tests under SERIAL_DIRS go to one of them, together.
+
+    (xdist's own ``xdist_group`` mark does not reach the scheduler under pytest 9, which no longer reads the
+    ``_nodeid`` that xdist rewrites, so the grouping is declared here, on xdist's scheduler hook.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialDirs(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return next((d for d in SERIAL_DIRS if nodeid.startswith(d)), nodeid)
+
+    return SerialDirs(config, log)
+
+
 @dataclass
 class MotoWorld:
     """A seeded, in-process AWS (moto with real ASL execution and the sandbox's emulation)."""

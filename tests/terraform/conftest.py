@@ -41,10 +41,3 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     return env
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Terraform tests share a plugin cache and the in-tree roots: one xdist worker runs them all, in order."""
-    here = pathlib.Path(__file__).parent
-    for item in items:
-        if here in pathlib.Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.xdist_group("terraform"))
