@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +46,23 @@ class Demo:
         if status != 202:
             raise RuntimeError(f"{method} {path} returned {status}: {op}")
         return self.follow(op)
+
+    def cartctl(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """Run the operators' CLI against the sandbox as a pipeline would (no terminal: a line per change, then
+        the summary); show what it printed; return its exit code and the operation it started."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # loopback, no credentials: unsigned
+        proc = subprocess.run(
+            [sys.executable, "-m", "controlplane.cli", "--endpoint", self.box.api_endpoint, *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**env, "NO_COLOR": "1", "COLUMNS": "112"},
+        )
+        for line in (proc.stderr + proc.stdout).rstrip().splitlines():
+            self.say(f"  | {line}")
+        _, listing = self.api.get("/environments/dev/operations?limit=1")
+        ops = listing.get("operations") or [{}]
+        return proc.returncode, dict(ops[0])
 
     def follow(self, op: dict[str, Any]) -> dict[str, Any]:
         self.say(f"  operation {op['id']} ({op['kind']}, trigger {op['trigger']}) started")
@@ -158,7 +178,14 @@ class Demo:
         self.section("4. Build and deploy a broken image: the circuit breaker rolls it back")
         t = time.time()
         self.run_operation("POST", "/environments/dev/builds", {"source_version": "broken-v1.2.0"})
-        op = self.run_operation("POST", "/environments/dev/deployments", {"image_tag": "broken-v1.2.0"})
+        self.say("  the deploy as the pipeline's HandOff stage runs it: cartctl deploy dev --tag broken-v1.2.0 --wait")
+        code, op = self.cartctl("deploy", "dev", "--tag", "broken-v1.2.0", "--wait")
+        self.check(
+            "cartctl fails the pipeline",
+            code == 10 and op.get("status") == "FAILED",
+            f"cartctl exited {code} (10: the operation FAILED), so a CI stage running it goes red",
+            t,
+        )
         svc = self.service("dev")
         serving = self.image_of(svc.get("taskDefinition", ""))
         error = op.get("error") or {}

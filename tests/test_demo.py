@@ -30,6 +30,7 @@ def test_demo_runs_the_whole_lifecycle_and_passes() -> None:
     for check in (
         "provision dev",
         "deploy v1.1.0",
+        "cartctl fails the pipeline",
         "broken deploy is FAILED",
         "the failure explains itself",
         "previous image still serving",

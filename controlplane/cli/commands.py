@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -66,9 +67,11 @@ class Settings:
 
 
 def stdout_console() -> Console:
+    """Off a terminal (a pipeline's log), 160 columns unless COLUMNS says otherwise."""
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=160)
+        columns = os.environ.get("COLUMNS", "")
+        console = Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 160)
     return console
 
 
