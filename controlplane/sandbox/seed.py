@@ -237,11 +237,11 @@ def _zip() -> bytes:
 
 
 def lambda_handlers() -> dict[str, str]:
-    """Function name -> handler string, exactly as the Chalice app registers them (and chalice package emits)."""
+    """Function name -> handler string, exactly as the Chalice app registers them (steps, event handlers and
+    schedules; the API is served by the sandbox itself)."""
     import app as chalice_app
 
-    functions = {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
-    return functions | {e.name: e.handler_string for e in chalice_app.app.event_sources}
+    return {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
 
 
 def asl_definition(name: str, function_prefix: str) -> str:
