@@ -24,6 +24,9 @@ from controlplane.domain.events import CODEBUILD_PATTERN, ECR_PUSH_PATTERN, ECS_
 from controlplane.domain.flows import PHASES
 
 APP_NAME = "cart-controlplane"
+# The Lambda runtime: the Python `chalice package` runs with (the zip's dependencies are built for it; the packager
+# refuses another).
+RUNTIME = "python3.11"
 MEMORY_MB = 256
 DEFAULT_TIMEOUT_SECONDS = 30
 # Chalice needs a role when it does not manage one; the deployment zip does not depend on it and Terraform gives
@@ -173,6 +176,7 @@ def functions_document(handlers: dict[str, str]) -> dict[str, Any]:
     if set(handlers) != set(timeouts):
         raise ValueError(f"the app's functions {sorted(handlers)} differ from the declared {sorted(timeouts)}")
     return {
+        "runtime": RUNTIME,
         "memory_mb": MEMORY_MB,
         "environment": COMMON_ENVIRONMENT,
         "stage_environment": STAGES,

@@ -265,6 +265,16 @@ def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_
         }
     )
     role = iam.create_role(RoleName=f"cart-controlplane-{stage}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    environments = tuple(e for e in env_vars.get("CONTROLPLANE_ENVIRONMENTS", "").split(",") if e)
+    if environments:  # the one policy Terraform attaches to the functions' role, rendered from the same template
+        from controlplane.sandbox.iam import PolicyInputs, render_policy
+
+        account = role.split(":")[4]
+        region = make("sts").meta.region_name
+        policy = render_policy(PolicyInputs(stage, environments, account, region))
+        iam.put_role_policy(
+            RoleName=f"cart-controlplane-{stage}", PolicyName="controlplane", PolicyDocument=json.dumps(policy)
+        )
     prefix = f"cart-controlplane-{stage}-"
     code = _zip()
     for function, handler in lambda_handlers().items():
@@ -328,6 +338,8 @@ def seed_all(
     }
     env_vars = {
         "CONTROLPLANE_STAGE": stage,
+        # the stage manages the seeded environments, as Terraform declares a stage's (its IAM policy's scope)
+        "CONTROLPLANE_ENVIRONMENTS": ",".join(envs),
         "REGISTRY_TABLE": f"cart-controlplane-{stage}-registry",
         "STATE_MACHINE_PREFIX": f"arn:aws:states:{region}:{account}:stateMachine:cart-controlplane-{stage}-",
         "CONTRACT_PARAMETER_PREFIX": "/cart-service",

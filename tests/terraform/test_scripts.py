@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, TF_DIR
+from .conftest import TF_DIR
 
 
 def _load(name: str) -> ModuleType:
@@ -25,96 +25,70 @@ def _load(name: str) -> ModuleType:
 
 # ---------------------------------------------------------------- packaging
 
+DECLARED = {
+    "runtime": "python3.11",
+    "functions": {
+        "api_handler": {"handler": "app.app"},
+        "step_prepare": {"handler": "controlplane.entrypoints.steps.step_prepare"},
+    },
+}
+
 
 def _chalice_like_template() -> dict[str, Any]:
+    """The parts of `chalice package --pkg-format terraform` output the packager reads."""
+    swagger = {
+        "swagger": "2.0",
+        "paths": {
+            "/health": {
+                "get": {
+                    "x-amazon-apigateway-integration": {
+                        "uri": "${aws_lambda_function.api_handler.invoke_arn}",
+                        "type": "aws_proxy",
+                    }
+                }
+            }
+        },
+    }
     return {
-        "terraform": {"required_version": ">= 0.12.26, < 1.4.0", "required_providers": {"aws": {"version": "< 5"}}},
-        "data": {"null_data_source": {"chalice": {"inputs": {"app": "cart-controlplane", "stage": "dev"}}}},
-        "locals": {"chalice_api_swagger": "{}"},
-        "output": {"EndpointURL": {"value": "${aws_api_gateway_deployment.rest_api.invoke_url}"}},
+        "locals": {"chalice_api_swagger": json.dumps(swagger)},
         "resource": {
-            "aws_iam_role": {"default_role": {"name": "x"}},
-            "aws_iam_role_policy": {"default_role": {"policy": "{}"}},
             "aws_lambda_function": {
-                "on_ecr_push": {
-                    "role": "${aws_iam_role.default_role.arn}",
-                    "function_name": "cart-controlplane-dev-on_ecr_push",
-                },
-                "other": {
-                    "role": "${aws_iam_role.default_role.arn}",
-                    "environment": {"variables": {"A": "${data.null_data_source.chalice.outputs.stage}"}},
-                },
-            },
-            "aws_cloudwatch_event_rule": {
-                "on_ecr_push-event": {"name": "on_ecr_push-event", "event_pattern": "{}"},
-                "other-event": {"name": "other-event", "schedule_expression": "rate(1 hour)"},
-            },
-            "aws_cloudwatch_event_target": {
-                "on_ecr_push-event": {
-                    "rule": "${aws_cloudwatch_event_rule.on_ecr_push-event.name}",
-                    "arn": "${aws_lambda_function.on_ecr_push.arn}",
-                },
-                "other-event": {
-                    "rule": "${aws_cloudwatch_event_rule.other-event.name}",
-                    "arn": "${aws_lambda_function.other.arn}",
-                },
-            },
-            "aws_lambda_permission": {
-                "on_ecr_push-event": {"source_arn": "${aws_cloudwatch_event_rule.on_ecr_push-event.arn}"},
-                "other-event": {"source_arn": "${aws_cloudwatch_event_rule.other-event.arn}"},
-            },
-            "aws_api_gateway_rest_api": {"rest_api": {"name": "cart-controlplane"}},
-            "aws_api_gateway_deployment": {
-                "rest_api": {"rest_api_id": "${aws_api_gateway_rest_api.rest_api.id}", "stage_name": "api"}
+                "api_handler": {"handler": "app.app", "runtime": "python3.11"},
+                "step_prepare": {"handler": "controlplane.entrypoints.steps.step_prepare", "runtime": "python3.11"},
             },
         },
     }
 
 
-def test_postprocess_overrides_chalice_constraints_and_roles() -> None:
+def test_the_package_keeps_only_the_api_document_with_the_handler_left_to_terraform() -> None:
     pkg = _load("package_controlplane")
-    out = pkg.postprocess(_chalice_like_template(), "dev")
-    text = json.dumps(out)
-    assert "terraform" not in out, "chalice's required_version < 1.4 / aws < 5 block must be gone"
-    assert "null_data_source" not in text and "aws_iam_role." not in text
-    res = out["resource"]
-    assert "aws_iam_role" not in res and "aws_iam_role_policy" not in res
-    for fn in res["aws_lambda_function"].values():
-        assert fn["role"] == "${var.lambda_role_arn}"
-        assert fn["tracing_config"] == {"mode": "Active"}
-        assert "var.environment_variables" in fn["environment"]["variables"]
-    assert '"dev"' in res["aws_lambda_function"]["other"]["environment"]["variables"]
-    # Terraform owns the ECR push rule: Chalice's copy and its permission are gone, the other rule is kept, prefixed
-    assert list(res["aws_cloudwatch_event_rule"]) == ["other-event"]
-    assert res["aws_cloudwatch_event_rule"]["other-event"]["name"] == "cart-controlplane-dev-other-event"
-    assert list(res["aws_lambda_permission"]) == ["other-event"]
-    # API stage with X-Ray instead of the deprecated inline stage_name
-    assert "stage_name" not in res["aws_api_gateway_deployment"]["rest_api"]
-    assert res["aws_api_gateway_stage"]["rest_api"]["xray_tracing_enabled"] is True
-    assert out["output"]["EndpointURL"]["value"] == "${aws_api_gateway_stage.rest_api.invoke_url}"
-    assert set(out["output"]["function_arns"]["value"]) == {"on_ecr_push", "other"}
-    assert out["output"]["terraform_rules"]["value"] == {"on_ecr_push": {"event_pattern": "{}"}}
+    document = json.loads(pkg.extract(_chalice_like_template(), DECLARED))
+    uri = document["paths"]["/health"]["get"]["x-amazon-apigateway-integration"]["uri"]
+    assert uri == "@@API_HANDLER_INVOKE_ARN@@"
 
 
-def test_stub_module_has_the_same_interface(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (lambda t: t["resource"]["aws_lambda_function"].pop("step_prepare"), "python -m controlplane generate"),
+        (lambda t: t["resource"]["aws_lambda_function"]["step_prepare"].update(handler="x.y"), "generate"),
+        (
+            lambda t: [f.update(runtime="python3.12") for f in t["resource"]["aws_lambda_function"].values()],
+            "python3.11",
+        ),
+        (lambda t: t["resource"].update(aws_cloudwatch_event_rule={"r": {}}), "controlplane/deployment.py"),
+        (lambda t: t["locals"].update(chalice_api_swagger='{"x": "${aws_iam_role.r.arn}"}'), "other than"),
+    ],
+)
+def test_a_package_that_disagrees_with_the_declaration_is_refused(
+    change: Any, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     pkg = _load("package_controlplane")
-    assert pkg.main(["--stub", "--out", str(tmp_path / "chalice"), "--quiet"]) == 0
-    main_tf = (tmp_path / "chalice" / "main.tf").read_text()
-    for name in ("function_arns", "function_names", "rest_api_id", "EndpointURL"):
-        assert f'output "{name}"' in main_tf
-
-
-@pytest.mark.skipif(not (REPO / "app.py").exists(), reason="app.py not present yet")
-def test_real_package_is_a_terraform_module(tmp_path: pathlib.Path) -> None:
-    pkg = _load("package_controlplane")
-    out = tmp_path / "chalice"
-    assert pkg.main(["--out", str(out), "--quiet"]) == 0
-    template = json.loads((out / "chalice.tf.json").read_text())
-    assert "terraform" not in template
-    assert (out / "deployment.zip").stat().st_size > 0
-    assert 'version = "~> 5.100"' in (out / "versions.tf").read_text()
-    names = {f["function_name"] for f in template["resource"]["aws_lambda_function"].values()}
-    assert "cart-controlplane-dev-step_lock" in names  # what the ASL files call ${function_prefix}step_lock
+    template = _chalice_like_template()
+    change(template)
+    with pytest.raises(SystemExit):
+        pkg.extract(template, DECLARED)
+    assert says in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- enforced cleanup
