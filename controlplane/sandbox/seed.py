@@ -19,9 +19,20 @@ from controlplane.store.dynamodb import create_registry_table
 ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES = ROOT / "statemachines"
 ClientFactory = Callable[[str], Any]
-# What Terraform's environments set per tier (terraform/environments/*): a test compares the two.
+# What Terraform's environments set per tier (the settings rows of terraform/environments/*/main.tf);
+# tests/terraform/test_sandbox_parity.py compares every attribute the two share.
 REPOSITORY_MUTABILITY = {"dev": "MUTABLE", "staging": "IMMUTABLE", "prod": "IMMUTABLE"}
-ALARMS = ("target-5xx", "unhealthy-hosts", "p95-latency")
+TASK_SIZE = {"dev": ("256", "512"), "staging": ("256", "512"), "prod": ("512", "1024")}  # cpu, memory
+LOG_RETENTION_DAYS = {"dev": 14, "staging": 30, "prod": 365}
+ALARMS = ("target-5xx", "unhealthy-hosts", "p95-latency")  # the rollback alarms (contract: alarm_names)
+
+
+def capacity_strategy(fargate_spot: bool) -> list[dict[str, Any]]:
+    """The cluster's default capacity provider strategy, as modules/ecs sets it."""
+    strategy: list[dict[str, Any]] = [{"capacityProvider": "FARGATE", "base": 1, "weight": 0 if fargate_spot else 1}]
+    if fargate_spot:
+        strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3})
+    return strategy
 
 
 def cluster_name(env: str) -> str:
@@ -124,6 +135,7 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         clusterName=cluster_name(env),
         settings=[{"name": "containerInsights", "value": "enabled"}],
         capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy=capacity_strategy(tier_profile(tier).fargate_spot),
         tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
     )
     repo = ecr.create_repository(
@@ -196,8 +208,8 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         task_family=name,
         container_name="cart",
         container_port=8080,
-        task_cpu="256",
-        task_memory="512",
+        task_cpu=TASK_SIZE.get(tier, TASK_SIZE["dev"])[0],
+        task_memory=TASK_SIZE.get(tier, TASK_SIZE["dev"])[1],
         subnet_ids=tuple(subnets),
         security_group_ids=(sg,),
         assign_public_ip=False,
@@ -208,12 +220,13 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         execution_role_arn=execution_role["Role"]["Arn"],
         task_role_arn=task_role["Role"]["Arn"],
         log_group_name=f"/cart-service/{env}/app",
-        log_retention_days=14,
+        log_retention_days=LOG_RETENTION_DAYS.get(tier, 14),
         profile=tier_profile(tier),
         alarm_names=tuple(alarms),
         build_source=BuildSource("GITHUB", "https://github.com/example/cart-service.git", "develop"),
         alb_dns_name=dns,
         notification_topic_arn=topic,
+        insights_log_group=f"/aws/ecs/containerinsights/{cluster_name(env)}/performance",
     )
     # an inbox queue subscribed to the notification topic (read it with sqs receive-message)
     inbox = sqs.create_queue(QueueName=f"{name}-notifications-inbox")["QueueUrl"]

@@ -226,6 +226,9 @@ def test_settings_table_rows() -> None:
     assert (dev["dynamodb"], staging["dynamodb"], prod["dynamodb"]) == ("on-demand", "on-demand", "provisioned")
     assert (dev["autoscaling"], staging["autoscaling"], prod["autoscaling"]) == (False, True, True)
     assert (dev["fargate_spot"], staging["fargate_spot"], prod["fargate_spot"]) == (True, False, False)
+    # dev takes latest again and again; a tag of staging and prod names one image for good
+    mutability = (dev["image_tag_mutability"], staging["image_tag_mutability"], prod["image_tag_mutability"])
+    assert mutability == ("MUTABLE", "IMMUTABLE", "IMMUTABLE")
 
 
 def test_environment_roots_are_thin() -> None:
