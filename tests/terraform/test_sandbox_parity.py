@@ -125,6 +125,11 @@ def test_contract_keys_and_values(terraform: dict[str, Any], sandbox: dict[str, 
     assert not differing, differing
     # and the control plane reads both the same way
     assert parse_contract(tf, env).profile == parse_contract(seeded, env).profile
+    # with CI/CD on (the roots' test), Terraform publishes where builds come from, as the control plane reads it
+    source = parse_contract(tf, env).build_source
+    assert source is not None and source.source_type == "GITHUB" and source.connection_arn
+    assert source.location == "https://github.com/example-org/cart-service.git"
+    assert source.branch == {"dev": "develop"}.get(env, "main")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
