@@ -12,7 +12,7 @@ The full teardown:
    service, its autoscaling, task definitions, images, runtime log groups); on AWS an environment's own destroy
    fails while they exist (the cluster still has a service, the Spot capacity provider is in use, the tasks'
    network interfaces hold the subnets). The API's URL is the control plane stack's output api_url (or --api-url);
-   requests are signed with SigV4 (the operator's AWS credentials). An environment the control plane does not know
+   requests are signed with SigV4 (service execute-api, the operator's AWS credentials from botocore's chain). An environment the control plane does not know
    is fine as long as no service of it runs. When the API cannot be reached (or refuses) while a service of the
    environment still exists, the script stops here: the tool that can remove it would otherwise be gone next;
 2. then each environment's stack (environments/<env>/terraform.tfstate; prod last);
@@ -41,7 +41,6 @@ import urllib.request
 from typing import Any
 
 TF_DIR = pathlib.Path(__file__).resolve().parent.parent
-REPO = TF_DIR.parent
 STATE_PREFIXES = ("environments/", "controlplane/")
 CONTROLPLANE_STATE = "controlplane/terraform.tfstate"
 REFUSED = 3
@@ -168,16 +167,8 @@ class ControlPlaneApi:
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
-        from controlplane.aws.clients import SigningUnavailable, sign_request
-
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"}
-        try:
-            headers = sign_request(method, self.url + path, headers, data, region=self.region)
-        except SigningUnavailable as exc:
-            raise Unreachable(f"cannot sign requests to {self.url}: {exc}") from None
+        headers = self.sign(method, self.url + path, data)
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
@@ -193,6 +184,24 @@ class ControlPlaneApi:
             return err.code, parsed
         except (urllib.error.URLError, OSError) as exc:
             raise Unreachable(f"{method} {self.url}{path}: {exc}") from None
+
+    def sign(self, method: str, url: str, data: bytes | None) -> dict[str, str]:
+        """SigV4 for execute-api with the operator's credentials (botocore's chain: environment, profile, SSO, role)."""
+        import boto3
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            credentials = boto3.session.Session().get_credentials()
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        except BotoCoreError as exc:
+            raise Unreachable(f"AWS credentials could not be loaded: {exc}") from None
+        if frozen is None or not frozen.access_key:
+            raise Unreachable("no AWS credentials to sign the control plane's API requests with")
+        request = AWSRequest(method=method, url=url, data=data or b"", headers={"Content-Type": "application/json"})
+        SigV4Auth(frozen, "execute-api", self.region).add_auth(request)
+        return {str(k): str(v) for k, v in request.headers.items()}
 
     def destroy(self, env: str) -> str | None:
         """Start the destroy; its operation id, or None when the control plane does not know the environment."""

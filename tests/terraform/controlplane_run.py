@@ -53,7 +53,7 @@ class Running:
 
 def _serve_api() -> tuple[Any, str]:
     from chalice.config import Config
-    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
+    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
     import app as chalice_app
 
@@ -64,7 +64,13 @@ def _serve_api() -> tuple[Any, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = LocalDevServer(app_obj, Config.create(chalice_stage=STAGE, app_name=app_obj.app_name), "127.0.0.1", port)
+
+    class Quiet(ChaliceRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    config = Config.create(chalice_stage=STAGE, app_name=app_obj.app_name)
+    server = LocalDevServer(app_obj, config, "127.0.0.1", port, handler_cls=Quiet)
     threading.Thread(target=server.server.serve_forever, name="controlplane-api", daemon=True).start()
     return server, f"http://127.0.0.1:{port}"
 
