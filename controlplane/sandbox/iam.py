@@ -572,12 +572,8 @@ class CallRecorder:
 
     def denials(self, policy: Mapping[str, Any]) -> list[Request]:
         """Every recorded authorization (implicit ones included) ``policy`` does not allow."""
-        seen: dict[str, Request] = {}
-        for call in self.calls:
-            for request in call.requests:
-                if evaluate(policy, request) != ALLOW:
-                    seen.setdefault(str(request), request)
-        return list(seen.values())
+        unique = {str(r): r for call in self.calls for r in call.requests}
+        return [r for r in unique.values() if evaluate(policy, r) != ALLOW]
 
     def actions(self) -> set[str]:
         return {r.action for c in self.calls for r in c.requests}
