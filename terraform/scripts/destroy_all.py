@@ -11,12 +11,13 @@ The full teardown:
    typed confirmation), waited for until the operation ends. That removes what the control plane made (the ECS
    service, its autoscaling, task definitions, images, runtime log groups); on AWS an environment's own destroy
    fails while they exist (the cluster still has a service, the Spot capacity provider is in use, the tasks'
-   network interfaces hold the subnets). The API's URL is the control plane stack's output api_url (or --api-url);
+   network interfaces hold the subnets). The API's URL is the output api_url of the control plane stack at
+   controlplane/terraform.tfstate (or --api-url: another stage's API for the environments it manages);
    requests are signed with SigV4 (service execute-api, the operator's AWS credentials from botocore's chain). An environment the control plane does not know
    is fine as long as no service of it runs. When the API cannot be reached (or refuses) while a service of the
    environment still exists, the script stops here: the tool that can remove it would otherwise be gone next;
 2. then each environment's stack (environments/<env>/terraform.tfstate; prod last);
-3. then the control plane's stack (controlplane/terraform.tfstate);
+3. then the control plane's stack (controlplane/terraform.tfstate, and any other stage's state under controlplane/);
 4. then the backend: only when every state object in the bucket holds no managed resource (environments no
    directory here knows about included); the empty state objects, all their versions and lock files are removed
    and `terraform destroy` runs in backend/.
@@ -322,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             if root is None or not root.is_dir():
                 raise Refused(f"{key} holds {remaining[key]} resource(s) but no root directory here manages it")
 
-        def init(root: pathlib.Path) -> None:
-            if not args.no_init:
+        def init(root: pathlib.Path, key: str) -> None:
+            if not args.no_init:  # the state key too: a second stage of the control plane keeps its own
                 terraform(
                     [
                         "init",
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"-backend-config=bucket={bucket}",
                         f"-backend-config=region={region}",
                         f"-backend-config=kms_key_id={kms_key_id}",
+                        f"-backend-config=key={key}",
                     ],
                     root,
                 )
@@ -339,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         # 1. what the control plane made, through the control plane
         api_url, why = args.api_url, ""
         if not api_url and CONTROLPLANE_STATE in remaining:
-            init(tf_dir / "controlplane")
+            init(tf_dir / "controlplane", CONTROLPLANE_STATE)
             outputs = json.loads(terraform(["output", "-json"], tf_dir / "controlplane", capture=True) or "{}")
             api_url = outputs.get("api_url", {}).get("value")
         if not api_url:
@@ -354,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in keys:
             root = stack_dir(key, tf_dir)
             assert root is not None
-            init(root)
+            init(root, key)
             terraform(["destroy", "-auto-approve", "-input=false"], root)
             log(f"destroyed {key}")
         remaining = stacks_with_state(s3, bucket)

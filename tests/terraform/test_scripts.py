@@ -193,6 +193,7 @@ def test_roots_are_initialised_with_the_state_key(state_bucket: Any, monkeypatch
     assert exc.value.code == da.REFUSED
     init = next(c for c in calls if c[0] == "init")
     assert f"-backend-config=kms_key_id={key}" in init and "-backend-config=region=eu-central-1" in init
+    assert "-backend-config=key=environments/dev/terraform.tfstate" in init
     assert ["destroy", "-auto-approve", "-input=false"] in calls
 
 
