@@ -98,7 +98,7 @@ def build(
     return wire(
         s,
         DynamoRegistry(clients.dynamodb, s.registry_table),
-        AwsPlatform(clients, s.contract_prefix),
+        AwsPlatform(clients, s.contract_prefix, s.environments),
         StepFunctionsExecutor(sfn, prefix),
         TaskTokens(sfn),
         clock,

@@ -1,6 +1,7 @@
 """Write (or check) the files generated from the declarations: ``statemachines/*.asl.json`` (from
-``domain/flows.py``) and ``.chalice/config.json`` (from ``deployment.py``). They stay committed for review and
-linting; ``--check`` (and a test) fails when one drifts."""
+``domain/flows.py``), ``.chalice/config.json`` and Terraform's ``generated/functions.json`` and
+``generated/events.json`` (from ``deployment.py``). They stay committed for review and linting (and so that
+Terraform validates on a fresh clone); ``--check`` (and a test) fails when one drifts."""
 
 from __future__ import annotations
 
@@ -8,14 +9,29 @@ import json
 from pathlib import Path
 
 from controlplane import asl
-from controlplane.deployment import chalice_config
+from controlplane.deployment import chalice_config, events_document, functions_document
 
 ROOT = Path(__file__).resolve().parents[1]
+TERRAFORM_GENERATED = Path("terraform") / "modules" / "controlplane" / "generated"
+
+
+def app_handlers() -> dict[str, str]:
+    """Function name -> handler string, as the Chalice app registers them (the API is ``app.app``)."""
+    import app as chalice_app
+
+    handlers = {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
+    return handlers | {"api_handler": "app.app"}
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, indent=2) + "\n"
 
 
 def generated() -> dict[Path, str]:
     files = {ROOT / "statemachines" / f"{name}.asl.json": asl.render(d) for name, d in asl.machines().items()}
-    files[ROOT / ".chalice" / "config.json"] = json.dumps(chalice_config(), indent=2) + "\n"
+    files[ROOT / ".chalice" / "config.json"] = _json(chalice_config())
+    files[ROOT / TERRAFORM_GENERATED / "functions.json"] = _json(functions_document(app_handlers()))
+    files[ROOT / TERRAFORM_GENERATED / "events.json"] = _json(events_document())
     return files
 
 

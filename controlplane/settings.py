@@ -22,6 +22,9 @@ class Settings:
     batch_concurrency: int = 16  # environments a nightly teardown or morning restore runs at once (its Map)
     morning_restore_enabled: bool = True
     nightly_teardown_schedule: str = "cron(0 20 ? * MON-FRI *)"
+    # The environments this stage manages (CONTROLPLANE_ENVIRONMENTS, comma-separated; Terraform sets it from the
+    # stage's declared list, which its IAM policy is scoped to). Empty: every contract under the prefix.
+    environments: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +42,7 @@ class Settings:
             batch_concurrency=max(1, min(40, int(e.get("BATCH_CONCURRENCY", "16")))),
             morning_restore_enabled=e.get("MORNING_RESTORE_ENABLED", "true").lower() != "false",
             nightly_teardown_schedule=e.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)"),
+            environments=tuple(n.strip() for n in e.get("CONTROLPLANE_ENVIRONMENTS", "").split(",") if n.strip()),
         )
 
     def state_machine_prefix_for(self, account_id: str) -> str:

@@ -85,27 +85,32 @@ def test_handlers_import_in_a_clean_interpreter(package: Path, tmp_path: Path) -
     assert len(handlers) == 1 + len(PHASES) + 3 + 4
 
 
-def test_event_rules_and_schedules_are_in_the_template(package: Path) -> None:
+def test_the_package_emits_no_rule_terraform_owns_them(package: Path) -> None:
+    """Each rule and schedule has one owner (controlplane/deployment.py -> Terraform's generated/events.json)."""
+    from controlplane.deployment import EVENT_RULES
+
     template = json.loads((package / "sam.json").read_text())
-    events = {
-        name: event
+    events = [
+        event
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Serverless::Function"
-        for name, event in (resource["Properties"].get("Events") or {}).items()
-    }
-    schedules = sorted(e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule")
-    assert schedules == [
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] != "Api"
+    ]
+    assert events == []
+    declared = json.loads((ROOT / "terraform/modules/controlplane/generated/events.json").read_text())["rules"]
+    assert sorted(r["schedule_expression"] for r in declared.values() if r["schedule_expression"]) == [
         "cron(0 20 ? * MON-FRI *)",
         "cron(0 6 ? * MON-FRI *)",
         "cron(30 19 ? * MON-FRI *)",
         "rate(5 minutes)",
     ]
-    patterns = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "CloudWatchEvent"]
-    assert sorted(p["detail-type"][0] for p in patterns) == [
+    assert sorted(r["event_pattern"]["detail-type"][0] for r in declared.values() if r["event_pattern"]) == [
         "CodeBuild Build State Change",
         "ECR Image Action",
         "ECS Deployment State Change",
     ]
+    assert {r.function for r in EVENT_RULES} == {r["function"] for r in declared.values()}
 
 
 def test_generated_api_requires_sigv4_everywhere_but_health_and_the_contract(package: Path) -> None:

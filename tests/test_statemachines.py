@@ -62,23 +62,29 @@ def main_path(definition: dict[str, Any]) -> list[str]:
 
 def test_the_committed_files_are_what_the_declaration_generates() -> None:
     # GIVEN the flows and the deployment settings declared in Python
-    # THEN statemachines/*.asl.json and .chalice/config.json are exactly what they generate (no hand edits)
+    # THEN statemachines/*.asl.json, .chalice/config.json and Terraform's generated/functions.json and events.json
+    # are exactly what they generate (no hand edits)
     assert generate.drift() == [], "run: python -m controlplane generate"
 
 
 def test_drift_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The drift check is not a rubber stamp: a hand edit of a generated file is reported."""
     copy = tmp_path / "repo"
-    (copy / "statemachines").mkdir(parents=True)
-    (copy / ".chalice").mkdir()
     for path, text in generate.generated().items():
+        (copy / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
         (copy / path.relative_to(ROOT)).write_text(text)
     monkeypatch.setattr(generate, "ROOT", copy)
     assert generate.drift() == []
     edited = copy / "statemachines" / "deploy.asl.json"
     edited.write_text(edited.read_text().replace('"MaxAttempts": 4', '"MaxAttempts": 9'))
     (copy / "statemachines" / "stray.asl.json").write_text("{}")
-    assert generate.drift() == ["statemachines/deploy.asl.json", "statemachines/stray.asl.json (not generated)"]
+    rules = copy / generate.TERRAFORM_GENERATED / "events.json"
+    rules.write_text(rules.read_text().replace("rate(5 minutes)", "rate(1 minute)"))
+    assert generate.drift() == [
+        "statemachines/deploy.asl.json",
+        "statemachines/stray.asl.json (not generated)",
+        str(generate.TERRAFORM_GENERATED / "events.json"),
+    ]
 
 
 def test_one_file_per_operation_kind_and_batch() -> None:

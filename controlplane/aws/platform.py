@@ -48,9 +48,12 @@ class Clients:
 
 
 class AwsPlatform:
-    def __init__(self, clients: Clients, contract_prefix: str = "/cart-service") -> None:
+    def __init__(
+        self, clients: Clients, contract_prefix: str = "/cart-service", environments: Sequence[str] = ()
+    ) -> None:
         self.c = clients
         self._prefix = contract_prefix
+        self._environments = tuple(environments)  # declared: read only their contracts (the IAM policy's scope)
 
     @property
     def region(self) -> str:
@@ -78,7 +81,10 @@ class AwsPlatform:
             raise BaseInfrastructureMissing(f"contract {name} is invalid: {exc}") from None
 
     def contracts(self) -> Mapping[str, Contract]:
-        """Every environment's contract under the prefix; an unreadable one is skipped (its provision says why)."""
+        """Every environment's contract under the prefix (only the declared environments', when the stage declares
+        them); an unreadable one is skipped (its provision says why)."""
+        if self._environments:
+            return self._declared_contracts()
         found: dict[str, Contract] = {}
         root = self._prefix.rstrip("/") + "/"
         with translated():
@@ -92,6 +98,15 @@ class AwsPlatform:
                         found[env] = parse_contract(param["Value"], env)
                     except ContractError:
                         continue
+        return found
+
+    def _declared_contracts(self) -> dict[str, Contract]:
+        found: dict[str, Contract] = {}
+        for env in self._environments:
+            try:
+                found[env] = self.read_contract(env)
+            except BaseInfrastructureMissing:
+                continue
         return found
 
     def missing_base(self, k: Contract) -> list[str]:
@@ -501,12 +516,15 @@ class AwsPlatform:
 
     def configure_autoscaling(self, k: Contract, low: int, high: int) -> None:
         with translated():
+            # Tagged with the environment: the Lambda policy allows scaling actions on targets by that tag (their
+            # ARNs carry a generated id, not the service's name).
             self.c.autoscaling.register_scalable_target(
                 ServiceNamespace="ecs",
                 ResourceId=self._resource_id(k),
                 ScalableDimension="ecs:service:DesiredCount",
                 MinCapacity=low,
                 MaxCapacity=high,
+                Tags=env_tags(k.environment),
             )
             self.c.autoscaling.put_scaling_policy(
                 PolicyName=f"{k.service_name}-cpu",

@@ -1,5 +1,9 @@
 """EventBridge entry points (Chalice blueprint): thin handlers that parse the event and call a use case.
 
+They are plain Lambda functions: their rules and schedules are declared once, in ``controlplane/deployment.py``
+(``EVENT_RULES``), and created by Terraform from the file generated from it; the sandbox routes events with the
+same declaration.
+
 Events are best effort and delivered at least once; Lambda retries an asynchronous invocation that raises. So a
 malformed event (anything not shaped as AWS documents it, a non-object included) is logged and dropped (raising
 would only retry it), while a transient AWS failure is raised so Lambda retries it (twice, then the event goes to
@@ -8,16 +12,13 @@ the functions' on-failure destination, a queue with an alarm: see terraform/modu
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent
 
 from controlplane import container
 from controlplane.domain.events import (
-    CODEBUILD_PATTERN,
-    ECR_PUSH_PATTERN,
-    ECS_DEPLOYMENT_PATTERN,
     MalformedEvent,
     WaitResult,
     parse_codebuild_state,
@@ -30,12 +31,6 @@ from controlplane.observability import logger
 from controlplane.waits import Outcome
 
 events = Blueprint(__name__)
-
-# Read when the app is packaged (chalice package turns them into the rules' schedule expressions).
-NIGHTLY_TEARDOWN_SCHEDULE = os.environ.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)")
-MORNING_RESTORE_SCHEDULE = os.environ.get("MORNING_RESTORE_SCHEDULE", "cron(0 6 ? * MON-FRI *)")
-TEARDOWN_REMINDER_SCHEDULE = os.environ.get("TEARDOWN_REMINDER_SCHEDULE", "cron(30 19 ? * MON-FRI *)")
-RECONCILE_SCHEDULE = os.environ.get("RECONCILE_SCHEDULE", "rate(5 minutes)")
 
 
 class RawEvent(CloudWatchEvent):
@@ -51,13 +46,19 @@ class RawEvent(CloudWatchEvent):
         self.event_id = str(data.get("id", ""))
 
 
-def _lenient(handler: Any) -> Any:
-    handler.event_class = RawEvent
-    return handler
+def handler(fn: Callable[[CloudWatchEvent], dict[str, Any]]) -> Any:
+    """Register ``fn`` as the plain Lambda function of its name, handed the event as a RawEvent (what the rule
+    declared in controlplane/deployment.py delivers)."""
+
+    def invoke(event: Any, context: Any) -> dict[str, Any]:
+        return fn(RawEvent(event, context))
+
+    invoke.__name__ = invoke.__qualname__ = fn.__name__
+    invoke.__doc__ = fn.__doc__
+    return events.lambda_function(name=fn.__name__)(invoke)
 
 
-@_lenient
-@events.on_cw_event(ECR_PUSH_PATTERN, name="on_ecr_push")
+@handler
 def on_ecr_push(event: CloudWatchEvent) -> dict[str, Any]:
     raw = event.to_dict()
     logger.append_keys(event_id=raw.get("id") if isinstance(raw, dict) else None)
@@ -96,15 +97,13 @@ def _resolve(event: CloudWatchEvent, parse: Any, error: str) -> dict[str, Any]:
     return {"outcome": "resolved" if resolved else "stored", "key": result.key}
 
 
-@_lenient
-@events.on_cw_event(ECS_DEPLOYMENT_PATTERN, name="on_ecs_deployment")
+@handler
 def on_ecs_deployment(event: CloudWatchEvent) -> dict[str, Any]:
     """Resolves the rollout waiting for this deployment id (stored first if it is not waiting yet)."""
     return _resolve(event, parse_ecs_deployment, "DeploymentFailed")
 
 
-@_lenient
-@events.on_cw_event(CODEBUILD_PATTERN, name="on_codebuild_state")
+@handler
 def on_codebuild_state(event: CloudWatchEvent) -> dict[str, Any]:
     """Resolves the build waiting for this build id."""
     return _resolve(event, parse_codebuild_state, "BuildFailed")
@@ -112,28 +111,28 @@ def on_codebuild_state(event: CloudWatchEvent) -> dict[str, Any]:
 
 # Schedules raise their errors (Lambda retries the same event; the run id comes from its time, so a retry is the
 # same run and starts nothing twice).
-@events.schedule(NIGHTLY_TEARDOWN_SCHEDULE, name="nightly_teardown", description="Tear down dev for the night")
+@handler
 def nightly_teardown(event: CloudWatchEvent) -> dict[str, Any]:
     result = container.current().schedules.nightly_teardown(run_id(event.time))
     logger.info("nightly teardown", extra=result)
     return result
 
 
-@events.schedule(MORNING_RESTORE_SCHEDULE, name="morning_restore", description="Restore what the night tore down")
+@handler
 def morning_restore(event: CloudWatchEvent) -> dict[str, Any]:
     result = container.current().schedules.morning_restore(run_id(event.time))
     logger.info("morning restore", extra=result)
     return result
 
 
-@events.schedule(TEARDOWN_REMINDER_SCHEDULE, name="teardown_reminder", description="Warn before the teardown")
+@handler
 def teardown_reminder(event: CloudWatchEvent) -> dict[str, Any]:
     result = container.current().schedules.teardown_reminder()
     logger.info("teardown reminder", extra=result)
     return result
 
 
-@events.schedule(RECONCILE_SCHEDULE, name="reconcile", description="Make the registry say what AWS runs")
+@handler
 def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     result = container.current().schedules.reconcile()
     logger.info("reconcile", extra=result)

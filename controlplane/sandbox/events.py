@@ -1,9 +1,9 @@
 """EventBridge, as the sandbox delivers it: AWS-shaped events routed to the Chalice app's event handlers.
 
 moto 5.2.5 raises NotImplementedError when a rule with a Lambda target matches a PutEvents, so the sandbox routes
-events itself: it takes the event patterns from the Chalice app's event sources (exactly what ``chalice
-package`` turns into rules), matches each event against them, and invokes the matching function through the
-moto Lambda API (so the handler runs through the same in-process seam as the steps). Delivery is asynchronous
+events itself: it takes the rules from their one declaration (``controlplane/deployment.py``, from which Terraform
+creates them), matches each event against their patterns, and invokes the matching function through the moto
+Lambda API (so the handler runs through the same in-process seam as the steps). Delivery is asynchronous
 (a worker thread), as EventBridge's is. Schedules are fired the same way (``fire``), with the event a real
 scheduled rule delivers.
 """
@@ -24,15 +24,24 @@ ClientFactory = Callable[[str], Any]
 
 
 def matches(pattern: Any, event: Any) -> bool:
-    """EventBridge pattern matching for the subset the app uses: nested objects and lists of exact values."""
+    """EventBridge pattern matching for the subset the rules use: nested objects, lists of exact values and
+    ``{"prefix": ...}`` matchers."""
     if isinstance(pattern, dict):
         if not isinstance(event, dict):
             return False
         return all(key in event and matches(value, event[key]) for key, value in pattern.items())
     if isinstance(pattern, list):
         values = event if isinstance(event, list) else [event]
-        return any(v in pattern for v in values if not isinstance(v, (dict, list)))
+        return any(_value_matches(p, v) for p in pattern for v in values if not isinstance(v, (dict, list)))
     return bool(pattern == event)
+
+
+def _value_matches(matcher: Any, value: Any) -> bool:
+    if isinstance(matcher, dict):
+        if set(matcher) != {"prefix"}:
+            raise ValueError(f"the sandbox does not match {matcher!r}")
+        return isinstance(value, str) and value.startswith(str(matcher["prefix"]))
+    return bool(matcher == value)
 
 
 def envelope(
@@ -130,23 +139,17 @@ class Route:
     function_name: str
     pattern: dict[str, Any] | None  # None: a schedule (fired by name)
     schedule: str | None = None
+    rule_name: str = ""  # cart-controlplane-<stage>-<rule>, as Terraform names it
 
 
 def app_routes(function_prefix: str) -> list[Route]:
-    """The Chalice app's event sources: one route per on_cw_event pattern and per schedule."""
-    from chalice.app import CloudWatchEventConfig, ScheduledEventConfig
+    """The declared rules (``controlplane/deployment.py``): one route per event pattern and per schedule."""
+    from controlplane.deployment import EVENT_RULES
 
-    import app as chalice_app
-
-    routes: list[Route] = []
-    for source in chalice_app.app.event_sources:
-        if isinstance(source, CloudWatchEventConfig):
-            routes.append(Route(function_prefix + source.name, source.event_pattern))
-        elif isinstance(source, ScheduledEventConfig):
-            expression = source.schedule_expression
-            text = expression if isinstance(expression, str) else expression.to_string()
-            routes.append(Route(function_prefix + source.name, None, text))
-    return routes
+    return [
+        Route(function_prefix + r.function, r.event_pattern, r.schedule_expression, function_prefix + r.name)
+        for r in EVENT_RULES
+    ]
 
 
 class EventRouter:
@@ -202,7 +205,7 @@ class EventRouter:
         route = next((r for r in self.routes if r.schedule and r.function_name.endswith(function_suffix)), None)
         if route is None:
             raise KeyError(f"no schedule named {function_suffix!r}")
-        rule = f"arn:aws:events:{self.region}:{self.account}:rule/{route.function_name}"
+        rule = f"arn:aws:events:{self.region}:{self.account}:rule/{route.rule_name or route.function_name}"
         event = scheduled_event(self.account, self.region, rule)
         self._enqueue(route.function_name, event)
         return event

@@ -19,9 +19,20 @@ from controlplane.store.dynamodb import create_registry_table
 ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES = ROOT / "statemachines"
 ClientFactory = Callable[[str], Any]
-# What Terraform's environments set per tier (terraform/environments/*): a test compares the two.
+# What Terraform's environments set per tier (the settings rows of terraform/environments/*/main.tf);
+# tests/terraform/test_sandbox_parity.py compares every attribute the two share.
 REPOSITORY_MUTABILITY = {"dev": "MUTABLE", "staging": "IMMUTABLE", "prod": "IMMUTABLE"}
-ALARMS = ("target-5xx", "unhealthy-hosts", "p95-latency")
+TASK_SIZE = {"dev": ("256", "512"), "staging": ("256", "512"), "prod": ("512", "1024")}  # cpu, memory
+LOG_RETENTION_DAYS = {"dev": 14, "staging": 30, "prod": 365}
+ALARMS = ("target-5xx", "unhealthy-hosts", "p95-latency")  # the rollback alarms (contract: alarm_names)
+
+
+def capacity_strategy(fargate_spot: bool) -> list[dict[str, Any]]:
+    """The cluster's default capacity provider strategy, as modules/ecs sets it."""
+    strategy: list[dict[str, Any]] = [{"capacityProvider": "FARGATE", "base": 1, "weight": 0 if fargate_spot else 1}]
+    if fargate_spot:
+        strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3})
+    return strategy
 
 
 def cluster_name(env: str) -> str:
@@ -127,6 +138,7 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         clusterName=cluster_name(env),
         settings=[{"name": "containerInsights", "value": "enabled"}],
         capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy=capacity_strategy(tier_profile(tier).fargate_spot),
         tags=[{"key": t["Key"], "value": t["Value"]} for t in tags],
     )
     repo = ecr.create_repository(
@@ -199,8 +211,8 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         task_family=name,
         container_name="cart",
         container_port=8080,
-        task_cpu="256",
-        task_memory="512",
+        task_cpu=TASK_SIZE.get(tier, TASK_SIZE["dev"])[0],
+        task_memory=TASK_SIZE.get(tier, TASK_SIZE["dev"])[1],
         subnet_ids=tuple(subnets),
         security_group_ids=(sg,),
         assign_public_ip=False,
@@ -211,12 +223,13 @@ def seed_environment(make: ClientFactory, env: str, tier: str, cidr_index: int, 
         execution_role_arn=execution_role["Role"]["Arn"],
         task_role_arn=task_role["Role"]["Arn"],
         log_group_name=f"/cart-service/{env}/app",
-        log_retention_days=14,
+        log_retention_days=LOG_RETENTION_DAYS.get(tier, 14),
         profile=tier_profile(tier),
         alarm_names=tuple(alarms),
         build_source=BuildSource("GITHUB", "https://github.com/example/cart-service.git", "develop"),
         alb_dns_name=dns,
         notification_topic_arn=topic,
+        insights_log_group=f"/aws/ecs/containerinsights/{cluster_name(env)}/performance",
     )
     # an inbox queue subscribed to the notification topic (read it with sqs receive-message)
     inbox = sqs.create_queue(QueueName=f"{name}-notifications-inbox")["QueueUrl"]
@@ -240,11 +253,11 @@ def _zip() -> bytes:
 
 
 def lambda_handlers() -> dict[str, str]:
-    """Function name -> handler string, exactly as the Chalice app registers them (and chalice package emits)."""
+    """Function name -> handler string, exactly as the Chalice app registers them (steps, event handlers and
+    schedules; the API is served by the sandbox itself)."""
     import app as chalice_app
 
-    functions = {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
-    return functions | {e.name: e.handler_string for e in chalice_app.app.event_sources}
+    return {f.name: f.handler_string for f in chalice_app.app.pure_lambda_functions}
 
 
 def asl_definition(name: str, function_prefix: str) -> str:
@@ -268,6 +281,16 @@ def seed_controlplane(make: ClientFactory, stage: str, registry_table: str, env_
         }
     )
     role = iam.create_role(RoleName=f"cart-controlplane-{stage}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    environments = tuple(e for e in env_vars.get("CONTROLPLANE_ENVIRONMENTS", "").split(",") if e)
+    if environments:  # the one policy Terraform attaches to the functions' role, rendered from the same template
+        from controlplane.sandbox.iam import PolicyInputs, render_policy
+
+        account = role.split(":")[4]
+        region = make("sts").meta.region_name
+        policy = render_policy(PolicyInputs(stage, environments, account, region))
+        iam.put_role_policy(
+            RoleName=f"cart-controlplane-{stage}", PolicyName="controlplane", PolicyDocument=json.dumps(policy)
+        )
     prefix = f"cart-controlplane-{stage}-"
     code = _zip()
     for function, handler in lambda_handlers().items():
@@ -331,6 +354,8 @@ def seed_all(
     }
     env_vars = {
         "CONTROLPLANE_STAGE": stage,
+        # the stage manages the seeded environments, as Terraform declares a stage's (its IAM policy's scope)
+        "CONTROLPLANE_ENVIRONMENTS": ",".join(envs),
         "REGISTRY_TABLE": f"cart-controlplane-{stage}-registry",
         "STATE_MACHINE_PREFIX": f"arn:aws:states:{region}:{account}:stateMachine:cart-controlplane-{stage}-",
         "CONTRACT_PARAMETER_PREFIX": "/cart-service",

@@ -1,6 +1,11 @@
 output "api_url" {
-  description = "Base URL of the control plane API (IAM-authorized; set it as controlplane_api_url of the environments for the pipeline hand-off)."
-  value       = module.app.EndpointURL
+  description = "Base URL of the control plane API (IAM-authorized; set it as cicd.controlplane_api_url of the environments for the pipeline hand-off)."
+  value       = module.controlplane.api_url
+}
+
+output "environments" {
+  description = "The environments this stage manages (its role's scope)."
+  value       = local.environments
 }
 
 output "registry_table_name" {
@@ -14,8 +19,8 @@ output "state_machine_arns" {
 }
 
 output "function_names" {
-  description = "Lambda functions by Chalice name."
-  value       = module.app.function_names
+  description = "Lambda functions by function name of the app."
+  value       = module.controlplane.function_names
 }
 
 output "lambda_role_arn" {
@@ -23,14 +28,14 @@ output "lambda_role_arn" {
   value       = module.controlplane.lambda_role_arn
 }
 
-output "nightly_teardown_rule_name" {
-  description = "Nightly schedule rule (null until the app has a nightly_teardown function)."
-  value       = module.controlplane.nightly_teardown_rule_name
+output "rule_names" {
+  description = "EventBridge rules and schedules by declared rule (controlplane/deployment.py)."
+  value       = module.controlplane.rule_names
 }
 
-output "ecr_push_rule_name" {
-  description = "ECR push rule (null until the app has an on_ecr_push function)."
-  value       = module.controlplane.ecr_push_rule_name
+output "schedules" {
+  description = "Schedule expressions in effect, by rule."
+  value       = module.controlplane.schedules
 }
 
 output "operator_role_arns" {

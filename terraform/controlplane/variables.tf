@@ -26,39 +26,22 @@ variable "state_machine_dir" {
   default     = ""
 }
 
-variable "log_retention_days" {
-  description = "Retention of the state machines' execution logs."
-  type        = number
-  default     = 30
-}
-
-variable "nightly_teardown_schedule" {
-  description = "Schedule of the nightly teardown (UTC). Empty: the one the app declares (@app.schedule of nightly_teardown), else cron(0 20 ? * MON-FRI *)."
+variable "package_dir" {
+  description = "Directory of the deployment package (deployment.zip, openapi.json) written by terraform/scripts/package_controlplane.py; empty means ./build of this root (where the packager writes by default)."
   type        = string
   default     = ""
-
-  validation {
-    condition     = var.nightly_teardown_schedule == "" || can(regex("^(cron|rate)\\(.+\\)$", var.nightly_teardown_schedule))
-    error_message = "nightly_teardown_schedule must be empty or a cron(...) / rate(...) expression."
-  }
 }
 
-variable "nightly_teardown_function" {
-  description = "Chalice function name the nightly schedule invokes; the schedule exists only if the package has it."
-  type        = string
-  default     = "nightly_teardown"
+variable "schedule_overrides" {
+  description = "Schedule expressions (UTC) replacing the declared ones (controlplane/deployment.py), by rule: nightly-teardown, morning-restore, teardown-reminder, reconcile."
+  type        = map(string)
+  default     = {}
 }
 
-variable "ecr_push_function" {
-  description = "Chalice function name the ECR push rule invokes; the rule exists only if the package has it."
-  type        = string
-  default     = "on_ecr_push"
-}
-
-variable "async_handlers" {
-  description = "Chalice functions invoked asynchronously by EventBridge (event handlers and schedules): those the package has get 2 retries, a 1-hour maximum event age and the failure queue as on-failure destination."
-  type        = list(string)
-  default     = ["on_ecr_push", "on_ecs_deployment", "on_codebuild_state", "nightly_teardown", "morning_restore", "teardown_reminder", "reconcile"]
+variable "log_retention_days" {
+  description = "Retention of the control plane's log groups (state machines, functions, API access)."
+  type        = number
+  default     = 30
 }
 
 variable "alarm_email" {
@@ -73,7 +56,9 @@ variable "tags" {
   default     = {}
 }
 
-# ---------------------------------------------------------------- operator roles (modules/operator_roles)
+# ---------------------------------------------------------------- environments and operator roles
+# The stage manages exactly the environments of its tiers (at most 4 in all): its functions' role may act on their
+# resources only, and its operator roles act on them through its API. stages/<stage>.tfvars says which.
 
 variable "api_stage" {
   description = "API Gateway stage of the app (Chalice's api_gateway_stage, \"api\" unless .chalice/config.json says otherwise); the operator roles' ARNs name it."
@@ -82,21 +67,26 @@ variable "api_stage" {
 }
 
 variable "dev_environments" {
-  description = "Environments of the dev tier (dev-deployer acts on them)."
+  description = "Environments of the dev tier this stage manages (dev-deployer acts on them)."
   type        = list(string)
-  default     = ["dev"]
+  default     = []
 }
 
 variable "staging_environments" {
-  description = "Environments of the staging tier (staging-operator acts on them)."
+  description = "Environments of the staging tier this stage manages (staging-operator acts on them)."
   type        = list(string)
-  default     = ["staging"]
+  default     = []
 }
 
 variable "prod_environments" {
-  description = "Environments of the prod tier (prod-operator acts on them, destroy included)."
+  description = "Environments of the prod tier this stage manages (prod-operator acts on them, destroy included)."
   type        = list(string)
-  default     = ["prod"]
+  default     = []
+
+  validation {
+    condition     = length(distinct(concat(var.dev_environments, var.staging_environments, var.prod_environments))) >= 1 && length(distinct(concat(var.dev_environments, var.staging_environments, var.prod_environments))) <= 4
+    error_message = "A stage manages 1-4 environments in all (dev_environments, staging_environments, prod_environments; see stages/<stage>.tfvars)."
+  }
 }
 
 variable "operator_principals" {

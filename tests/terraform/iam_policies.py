@@ -47,7 +47,7 @@ POLICY_ATTRIBUTES = {
 
 # Policy attributes the configuration leaves unset (the mocked provider fills them with a random string).
 UNSET_COMPUTED = {
-    ("aws_api_gateway_rest_api", "aws_api_gateway_rest_api"),  # Chalice's REST API has no resource policy
+    ("aws_api_gateway_rest_api", "aws_api_gateway_rest_api"),  # the control API has no resource policy (IAM per route)
 }
 
 # Which test file's apply runs render each root (terraform/<root>/<file>): together they reach every policy,

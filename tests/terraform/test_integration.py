@@ -1,6 +1,8 @@
 """Apply the state backend and the dev environment for real against a moto server on loopback, check what came
-up, show that the enforced cleanup refuses to destroy the backend while dev has state, then tear everything down
-through that cleanup (terraform/scripts/destroy_all.py).
+up, let the control plane provision dev (a live ECS service), show that the enforced cleanup refuses while it
+cannot remove that service and refuses to destroy the backend while dev has state, then tear everything down
+through that cleanup (terraform/scripts/destroy_all.py): the control plane's destroy first, dev's stack, the
+backend last, and nothing left.
 
 Offline and loopback only: the provider's endpoints all point at http://127.0.0.1:<free port>. What moto cannot do
 is switched off the way an operator would (enable_cicd = false: no CodePipeline, no CodeStar connection). Measured
@@ -24,7 +26,7 @@ from typing import Any
 import pytest
 
 from .conftest import REPO, TF_DIR, terraform_binary
-from .controlplane_run import run_controlplane, server_env
+from .controlplane_run import controlplane_in, leftovers, provision, server_env
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -207,20 +209,6 @@ class Tf:
         return proc
 
 
-def run_controlplane_against(contract_env_endpoint: str, environment: str, contract: dict[str, Any]) -> None:
-    """Run the control plane's provision and destroy against what Terraform created (see controlplane_run.py).
-
-    The control plane is deployed into the same emulated AWS, provisions `environment` through its real state
-    machines (check_base passes against Terraform's resources and contract), then destroys it and leaves nothing
-    tagged cart:managed-by=controlplane, so that `terraform destroy` finds only Terraform's resources.
-    """
-    seen = run_controlplane(contract_env_endpoint, environment, REGION)
-    assert seen["service"].get("status") == "ACTIVE" and seen["service"].get("runningCount") == 1
-    assert seen["service"]["clusterArn"].endswith(f"cluster/{contract['cluster_name']}")
-    assert [s.name for s in seen["provision"].steps if s.name == "check_base"] == ["check_base"]
-    assert seen["leftovers"] == []
-
-
 # Attributes moto 5.2.5 reads back differently from what it was given, so a second plan against it shows them
 # changed although the configuration converges on AWS:
 MOTO_DRIFT = {
@@ -232,7 +220,7 @@ MOTO_DRIFT = {
     ("module.environment.module.eventbridge.aws_sqs_queue_policy.events", "policy"),
     ("module.environment.module.eventbridge.aws_sqs_queue_policy.dlq", "policy"),
     # PutRestApi import does not keep binaryMediaTypes
-    ("module.app.aws_api_gateway_rest_api.rest_api", "binary_media_types"),
+    ("module.controlplane.aws_api_gateway_rest_api.api", "binary_media_types"),
 }
 
 
@@ -359,36 +347,64 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     assert parsed.cluster_name == "ecommerce-dev" and parsed.service_name == "cart-service-dev"
     assert parsed.profile.fargate_spot is True
 
-    # 3. the control plane's provision and destroy against this environment (hook, wired by the control plane side)
-    run_controlplane_against(moto_endpoint, ENV, contract)
+    # 3. the control plane, deployed into the same emulated AWS, provisions dev on Terraform's base: a live service
+    with controlplane_in(moto_endpoint, REGION) as running:
+        seen = provision(running, ENV)
+        assert seen["service"].get("status") == "ACTIVE" and seen["service"].get("runningCount") == 1
+        assert seen["service"]["clusterArn"].endswith(f"cluster/{contract['cluster_name']}")
+        assert [s.name for s in seen["provision"].steps if s.name == "prepare"] == ["prepare"]
+        service = f"service/{contract['cluster_name']}/{contract['service_name']}"
 
-    # 4. enforced cleanup: the backend may not go while dev has state
-    script = [
-        sys.executable,
-        str(work / "scripts" / "destroy_all.py"),
-        "--terraform-dir",
-        str(work),
-        "--no-init",
-        "--yes",
-    ]
-    refused = subprocess.run([*script, "--only-backend"], env=env, capture_output=True, text=True, timeout=600)
-    with open(log, "a") as fh:
-        fh.write(f"\n$ destroy_all.py --only-backend  (rc={refused.returncode})\n{refused.stdout}{refused.stderr}")
-    assert refused.returncode == 3, refused.stdout + refused.stderr
-    assert "REFUSED" in refused.stderr and "environments/dev/terraform.tfstate" in refused.stderr
-    assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+        script = [
+            sys.executable,
+            str(work / "scripts" / "destroy_all.py"),
+            "--terraform-dir",
+            str(work),
+            "--no-init",
+            "--yes",
+            "--poll-seconds",
+            "1",
+        ]
 
-    # 5. the documented teardown: dev first (terraform destroy), then the backend
-    teardown_started = time.monotonic()
-    done = subprocess.run(script, env=env, capture_output=True, text=True, timeout=1500)
-    tf.timings["destroy_all (dev + backend)"] = time.monotonic() - teardown_started
-    with open(log, "a") as fh:
-        fh.write(f"\n$ destroy_all.py\n{done.stdout}{done.stderr}")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        def destroy_all(*extra: str) -> subprocess.CompletedProcess[str]:
+            proc = subprocess.run([*script, *extra], env=env, capture_output=True, text=True, timeout=1500)
+            with open(log, "a") as fh:
+                fh.write(f"\n$ destroy_all.py {' '.join(extra)}  (rc={proc.returncode})\n{proc.stdout}{proc.stderr}")
+            return proc
+
+        # 4. enforced cleanup: nothing is destroyed while the service runs and the control plane cannot remove it
+        unreachable = destroy_all("--api-url", "http://127.0.0.1:9")
+        assert unreachable.returncode == 3, unreachable.stdout + unreachable.stderr
+        assert "REFUSED" in unreachable.stderr and service in unreachable.stderr
+        assert (
+            ecs.describe_services(cluster="ecommerce-dev", services=["cart-service-dev"])["services"][0]["status"]
+            == "ACTIVE"
+        )
+        # ... and the backend may not go while dev has state
+        refused = destroy_all("--only-backend")
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "REFUSED" in refused.stderr and "environments/dev/terraform.tfstate" in refused.stderr
+        assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+        # 5. the full teardown: the control plane's destroy of dev, dev's stack, then the backend
+        teardown_started = time.monotonic()
+        done = destroy_all("--api-url", running.api_url)
+        tf.timings["destroy_all (control plane destroy + dev + backend)"] = time.monotonic() - teardown_started
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        lines = done.stderr.splitlines()
+
+        def at(text: str) -> int:
+            return next(i for i, line in enumerate(lines) if text in line)
+
+        assert at("dev: destroyed through the control plane") < at("destroyed environments/dev/terraform.tfstate")
+        assert at("destroyed environments/dev/terraform.tfstate") < at("backend destroyed") == len(lines) - 1
+        assert leftovers(running, ENV, seen["contract"]) == []
+
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert not _boto("ecs", moto_endpoint).describe_clusters(clusters=["ecommerce-dev"])["clusters"] or all(
-        c["status"] == "INACTIVE" for c in ecs.describe_clusters(clusters=["ecommerce-dev"])["clusters"]
-    )
+    clusters = ecs.describe_clusters(clusters=["ecommerce-dev"])["clusters"]
+    assert all(c["status"] == "INACTIVE" for c in clusters)
+    services = ecs.describe_services(cluster="ecommerce-dev", services=["cart-service-dev"]).get("services", [])
+    assert all(svc["status"] == "INACTIVE" for svc in services)
 
     elapsed = time.monotonic() - started
     timings = ", ".join(f"{k}: {v:.0f}s" for k, v in tf.timings.items())
@@ -436,11 +452,8 @@ def test_controlplane_stack_applies_and_destroys(
         [
             sys.executable,
             str(TF_DIR / "scripts" / "package_controlplane.py"),  # the repository's copy: it packages REPO/app.py
-            "--quiet",
-            "--stage",
-            "dev",
             "--out",
-            str(work / "controlplane" / "build" / "chalice"),
+            str(work / "controlplane" / "build"),
         ],
         capture_output=True,
         text=True,
@@ -459,6 +472,7 @@ def test_controlplane_stack_applies_and_destroys(
         AWS_DEFAULT_REGION=REGION,
         TF_VAR_region=REGION,
         TF_VAR_state_machine_dir=str(tmp_path / "statemachines"),
+        TF_VAR_dev_environments='["dev"]',
     )
     tf = Tf(env, tmp_path / "terraform.log")
     print(f"terraform log: {tmp_path / 'terraform.log'}")
@@ -484,18 +498,24 @@ def test_controlplane_stack_applies_and_destroys(
     assert [g["IndexName"] for g in table["GlobalSecondaryIndexes"]] == ["gsi1"]
 
     lam = _boto("lambda", patched_moto_endpoint)
-    fn = lam.get_function(FunctionName="cart-controlplane-dev-step_lock")["Configuration"]
+    fn = lam.get_function(FunctionName="cart-controlplane-dev-step_prepare")["Configuration"]
     assert fn["Role"] == out["lambda_role_arn"], "functions run with the module's least-privilege role"
     assert fn["TracingConfig"]["Mode"] == "Active"
     assert fn["Environment"]["Variables"]["STATE_MACHINE_PREFIX"].endswith(":stateMachine:cart-controlplane-dev-")
-    rules = {r["Name"] for r in _boto("events", patched_moto_endpoint).list_rules()["Rules"]}
-    if "on_ecr_push" in out["function_names"]:
-        assert out["ecr_push_rule_name"] == "cart-controlplane-dev-ecr-push" and out["ecr_push_rule_name"] in rules
-        assert "on_ecr_push-event" not in rules, "Chalice's own (unprefixed) rule must not exist as well"
-    if "nightly_teardown" in out["function_names"]:
-        assert out["nightly_teardown_rule_name"] == "cart-controlplane-dev-nightly-teardown"
-        assert "nightly_teardown-event" not in rules
-    assert not [r for r in rules if not r.startswith("cart-controlplane-dev-")], f"unprefixed rules: {rules}"
+    assert fn["Environment"]["Variables"]["CONTROLPLANE_ENVIRONMENTS"] == "dev"
+    events = _boto("events", patched_moto_endpoint)
+    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+    from controlplane.deployment import EVENT_RULES
+
+    assert set(rules) == {f"cart-controlplane-dev-{r.name}" for r in EVENT_RULES}, "the declared rules, and only them"
+    for rule in EVENT_RULES:
+        [target] = events.list_targets_by_rule(Rule=f"cart-controlplane-dev-{rule.name}")["Targets"]
+        assert target["Arn"].endswith(f":function:cart-controlplane-dev-{rule.function}")
+        assert target["DeadLetterConfig"]["Arn"].endswith(":cart-controlplane-dev-async-failures")
+    apigw = _boto("apigateway", patched_moto_endpoint)
+    api_id = out["api_url"].split("//")[1].split(".")[0]
+    responses = {r["responseType"]: r for r in apigw.get_gateway_responses(restApiId=api_id)["items"]}
+    assert "$context.error.responseType" in responses["DEFAULT_4XX"]["responseTemplates"]["application/json"]
 
     replan = tf(root, "plan", "-detailed-exitcode", "-input=false", "-out=replan.tfplan", check=False)
     assert replan.returncode in (0, 2), replan.stdout[-4000:] + replan.stderr[-4000:]

@@ -1,22 +1,23 @@
 """Who may act on which environment: the operator roles' policies (terraform/modules/operator_roles, rendered by
 its terraform test with the mocked provider) evaluated against every route of the control plane's API.
 
-The evaluator below is IAM's for what these policies use: Allow/Deny statements of Action and Resource with the
-wildcards `*` (any run of characters, `/` included) and `?` (one character); an explicit Deny wins over any Allow;
-nothing allowed is an implicit deny. It refuses statements with anything else (conditions, NotAction, ...), so the
-test cannot silently evaluate a policy it does not understand.
+The evaluator is the project's one (controlplane/sandbox/iam.py, which also checks the functions' policy against
+every call the control plane makes): Allow/Deny statements of Action/NotAction and Resource/NotResource with the
+wildcards `*` (any run of characters, `/` included) and `?` (one character), the Condition operators the policies
+use; an explicit Deny wins over any Allow; nothing allowed is an implicit deny. It refuses what it does not know (an
+unknown operator or statement key), so a test cannot silently evaluate a policy it does not understand.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
 
 from controlplane.domain.lifecycle import new_operation_id
 from controlplane.domain.model import OpKind
+from controlplane.sandbox.iam import ALLOW, DENY, IMPLICIT, Request, evaluate
 
 from . import tf_render
 from .conftest import TF_DIR
@@ -24,39 +25,8 @@ from .conftest import TF_DIR
 MODULE = TF_DIR / "modules" / "operator_roles"
 API = "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5"  # tests/operator_roles.tftest.hcl
 STAGE = "api"
-ALLOW, DENY, IMPLICIT = "Allow", "Deny", "implicit deny"
 
-# ---------------------------------------------------------------- a small IAM evaluator
-
-
-def _wildcard(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", 0 if case_sensitive else re.IGNORECASE)
-
-
-def _listed(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def evaluate(policy: dict[str, Any], action: str, resource: str) -> str:
-    allowed = False
-    for statement in _listed_statements(policy):
-        unknown = set(statement) - {"Sid", "Effect", "Action", "Resource"}
-        if unknown:
-            raise ValueError(f"the evaluator does not handle {sorted(unknown)} (statement {statement.get('Sid')})")
-        if not any(_wildcard(a, case_sensitive=False).match(action) for a in _listed(statement["Action"])):
-            continue
-        if not any(_wildcard(r, case_sensitive=True).match(resource) for r in _listed(statement["Resource"])):
-            continue
-        if statement["Effect"] == "Deny":
-            return DENY
-        allowed = allowed or statement["Effect"] == "Allow"
-    return ALLOW if allowed else IMPLICIT
-
-
-def _listed_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = policy["Statement"]
-    return [statements] if isinstance(statements, dict) else list(statements)
+# ---------------------------------------------------------------- the IAM evaluator (controlplane/sandbox/iam.py)
 
 
 def test_the_evaluator_itself() -> None:
@@ -72,8 +42,39 @@ def test_the_evaluator_itself() -> None:
     assert evaluate(policy, "execute-api:Invoke", "arn:x/api/GET/secret/1") == DENY  # explicit deny wins
     assert evaluate(policy, "EXECUTE-API:invoke", "arn:x/api/GET/a") == ALLOW  # actions are case-insensitive
     assert evaluate(policy, "execute-api:Invoke", "arn:x/api/get/a") == IMPLICIT  # resources are not
-    with pytest.raises(ValueError):
-        evaluate({"Statement": [{"Effect": "Allow", "NotAction": "x", "Resource": "*"}]}, "a", "b")
+    # conditions: an Allow applies only when its condition holds (a missing key: it does not), negated operators
+    conditioned = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": "arn:r/*",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*", "Condition": {"StringNotLike": {"k": "x*"}}},
+        ]
+    }
+    assert (
+        evaluate(conditioned, Request("iam:PassRole", "arn:r/1", {"iam:PassedToService": ("ecs-tasks.amazonaws.com",)}))
+        == ALLOW
+    )
+    assert (
+        evaluate(conditioned, Request("iam:PassRole", "arn:r/1", {"iam:PassedToService": ("lambda.amazonaws.com",)}))
+        == IMPLICIT
+    )
+    assert evaluate(conditioned, Request("iam:PassRole", "arn:r/1")) == IMPLICIT
+    assert evaluate(conditioned, Request("s3:GetObject", "o")) == ALLOW  # NotAction; a missing key is "not like"
+    assert evaluate(conditioned, Request("s3:GetObject", "o", {"k": ("xy",)})) == IMPLICIT
+    with pytest.raises(ValueError):  # what it does not know, it refuses
+        evaluate(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "a", "Resource": "*", "Condition": {"NumericLessThan": {"k": "1"}}}
+                ]
+            },
+            "a",
+            "b",
+        )
 
 
 # ---------------------------------------------------------------- the API

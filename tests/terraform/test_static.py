@@ -95,7 +95,8 @@ def test_published_contract_keys_match_the_control_plane_parser() -> None:
 
     from controlplane.domain.contract import Contract
 
-    required = {f.name for f in dataclasses.fields(Contract)} - {"environment", "tier", "profile"}
+    keys = {"insights_log_group": "container_insights_log_group"}  # the field's key in the document
+    required = {keys.get(f.name, f.name) for f in dataclasses.fields(Contract)} - {"environment", "tier", "profile"}
     base = (TF_DIR / "modules" / "contract" / "variables.tf").read_text()
     missing = [k for k in sorted(required) if f"    {k} " not in base]
     assert not missing, f"modules/contract does not publish {missing}"
@@ -135,11 +136,9 @@ def test_one_default_region() -> None:
         if p.is_file() and ".terraform" not in p.parts and "build" not in p.parts and p.suffix != ".zip"
     ]
     regions = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast)-\d\b")
-    # scripts/package_controlplane.py only needs some region to run `chalice package`; it is not a default of ours.
     found = {
         f"{p.relative_to(REPO)}: {m}"
         for p in files
-        if p.name != "package_controlplane.py"
         for m in regions.findall(p.read_text(errors="ignore"))
         if m != "eu-central-1"
     }
@@ -227,6 +226,9 @@ def test_settings_table_rows() -> None:
     assert (dev["dynamodb"], staging["dynamodb"], prod["dynamodb"]) == ("on-demand", "on-demand", "provisioned")
     assert (dev["autoscaling"], staging["autoscaling"], prod["autoscaling"]) == (False, True, True)
     assert (dev["fargate_spot"], staging["fargate_spot"], prod["fargate_spot"]) == (True, False, False)
+    # dev takes latest again and again; a tag of staging and prod names one image for good
+    mutability = (dev["image_tag_mutability"], staging["image_tag_mutability"], prod["image_tag_mutability"])
+    assert mutability == ("MUTABLE", "IMMUTABLE", "IMMUTABLE")
 
 
 def test_environment_roots_are_thin() -> None:
@@ -241,8 +243,8 @@ def test_environment_roots_are_thin() -> None:
 
 
 def test_roots_validate_from_a_clean_checkout(terraform_env: dict[str, str], tmp_path: pathlib.Path) -> None:
-    """`terraform init -backend=false && terraform validate` of the backend and every environment, on the tracked
-    files only (what a fresh clone has: no generated file, no .terraform)."""
+    """`terraform init -backend=false && terraform validate` of every root (the control plane's included), on the
+    tracked files only (what a fresh clone has: no deployment package, no .terraform)."""
     listed = subprocess.run(["git", "ls-files", "terraform"], cwd=REPO, capture_output=True, text=True)
     if listed.returncode != 0:
         pytest.skip("not a git checkout")
@@ -250,7 +252,8 @@ def test_roots_validate_from_a_clean_checkout(terraform_env: dict[str, str], tmp
         dest = tmp_path / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, dest)
-    for root in ("backend", *(f"environments/{e}" for e in ENVIRONMENTS)):
+    assert not (tmp_path / "terraform" / "controlplane" / "build").exists()
+    for root in ("backend", *(f"environments/{e}" for e in ENVIRONMENTS), "controlplane"):
         cwd = tmp_path / "terraform" / root
         for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
             proc = subprocess.run(["terraform", *args], cwd=cwd, env=terraform_env, capture_output=True, text=True)

@@ -1,7 +1,13 @@
-# The control plane root composes the packaged app and the module (mocked provider, plan only).
+# The control plane root: modules/controlplane with the stage's environments and its operator roles (mocked
+# provider; the package is the stand-in of terraform/tests/package).
 
 mock_provider "aws" {
   source = "../tests/mocks"
+}
+
+variables {
+  package_dir      = "../tests/package"
+  dev_environments = ["dev"]
 }
 
 run "root_plan" {
@@ -23,32 +29,52 @@ run "root_plan" {
   }
 
   assert {
-    condition     = output.ecr_push_rule_name == (contains(keys(module.app.function_arns), "on_ecr_push") ? "cart-controlplane-dev-ecr-push" : null)
-    error_message = "The ECR push rule exists exactly when the package has on_ecr_push (and is Terraform's, stage-prefixed)."
+    condition     = output.rule_names["ecr-push"] == "cart-controlplane-dev-ecr-push" && output.rule_names["nightly-teardown"] == "cart-controlplane-dev-nightly-teardown"
+    error_message = "The rules are Terraform's, stage-prefixed."
   }
 
   assert {
-    condition     = output.nightly_teardown_rule_name == (contains(keys(module.app.function_arns), "nightly_teardown") ? "cart-controlplane-dev-nightly-teardown" : null)
-    error_message = "The nightly schedule exists exactly when the package has nightly_teardown."
+    condition     = output.environments == tolist(["dev"])
+    error_message = "The dev stage manages what its tiers list: dev."
   }
+}
+
+run "the_stage_manages_its_tiers_environments" {
+  command = plan
+
+  variables {
+    stage                = "prod"
+    dev_environments     = []
+    staging_environments = ["staging"]
+    prod_environments    = ["prod"]
+  }
+
+  assert {
+    condition     = output.environments == tolist(["staging", "prod"]) && module.controlplane.function_prefix == "cart-controlplane-prod-"
+    error_message = "The prod stage manages staging and prod."
+  }
+}
+
+run "no_environment_no_stage" {
+  command = plan
+
+  variables {
+    dev_environments = []
+  }
+
+  expect_failures = [var.prod_environments]
 }
 
 run "operator_roles_act_on_this_api" {
   command = apply
 
   assert {
-    condition = (
-      !contains(keys(module.app.function_names), "api_handler") ||
-      toset(keys(output.operator_role_arns)) == toset(["dev-deployer", "staging-operator", "prod-operator", "readonly"])
-    )
-    error_message = "With the API packaged, the four operator roles exist."
+    condition     = toset(keys(output.operator_role_arns)) == toset(["dev-deployer", "staging-operator", "prod-operator", "readonly"])
+    error_message = "The four operator roles exist."
   }
 
   assert {
-    condition = (
-      !contains(keys(module.app.function_names), "api_handler") ||
-      contains(jsondecode(module.operator_roles.policies["dev-deployer"]).Statement[1].Resource, "${module.app.rest_api_execution_arn}/api/POST/environments/dev/deployments")
-    )
+    condition     = contains(jsondecode(module.operator_roles.policies["dev-deployer"]).Statement[1].Resource, "${module.controlplane.rest_api_execution_arn}/api/POST/environments/dev/deployments")
     error_message = "The roles' ARNs name this API and its stage."
   }
 
@@ -63,10 +89,9 @@ run "async_handlers_fail_into_the_queue" {
 
   assert {
     condition = toset(keys(module.controlplane.async_invoke_configs)) == toset([
-      for h in ["on_ecr_push", "on_ecs_deployment", "on_codebuild_state", "nightly_teardown", "morning_restore", "teardown_reminder", "reconcile"] :
-      h if contains(keys(module.app.function_names), h)
+      "on_ecr_push", "on_ecs_deployment", "on_codebuild_state", "nightly_teardown", "morning_restore", "teardown_reminder", "reconcile",
     ])
-    error_message = "Every asynchronous handler the package has gets an invoke config."
+    error_message = "Every function a rule invokes gets an invoke config."
   }
 
   assert {

@@ -40,6 +40,7 @@ variable "cicd" {
     connection_name      = optional(string)
     host_arn             = optional(string)
     connection_arn       = optional(string)
+    clone_url            = optional(string)
     branch               = optional(string)
     controlplane_api_url = optional(string)
     controlplane_package = optional(string)

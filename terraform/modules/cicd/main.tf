@@ -204,6 +204,36 @@ data "aws_codestarconnections_connection" "existing" {
   arn   = var.codestar_connection_arn
 }
 
+# The image project builds from the contract's build_source (the repository behind this connection) when the control
+# plane starts it: its role uses the connection, under both service prefixes (CodeStar Connections was renamed
+# CodeConnections; a connection answers to both). GetConnectionToken and GetConnection are what CodeBuild calls for
+# a connection source: https://docs.aws.amazon.com/codebuild/latest/userguide/connections-github-app.html
+# (UseConnection: https://docs.aws.amazon.com/dtconsole/latest/userguide/security_iam_id-based-policy-examples-connections.html).
+locals {
+  codebuild_connection_policy = var.enable_cicd ? jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "CloneThroughTheConnection"
+      Effect = "Allow"
+      Action = [
+        "codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection",
+        "codestar-connections:UseConnection", "codestar-connections:GetConnectionToken", "codestar-connections:GetConnection",
+      ]
+      Resource = distinct([
+        replace(local.connection_arn, ":codestar-connections:", ":codeconnections:"),
+        replace(local.connection_arn, ":codeconnections:", ":codestar-connections:"),
+      ])
+    }]
+  }) : null
+}
+
+resource "aws_iam_role_policy" "codebuild_connection" {
+  count  = var.enable_cicd && var.codebuild_role_name != "" ? 1 : 0
+  name   = "clone-through-the-connection"
+  role   = var.codebuild_role_name
+  policy = local.codebuild_connection_policy
+}
+
 # ---------------------------------------------------------------- pipeline (enable_cicd)
 
 resource "aws_cloudwatch_log_group" "pipeline" {

@@ -42,3 +42,8 @@ output "pipeline_role_arn" {
   description = "Role of the pipeline; null without CI/CD."
   value       = one(aws_iam_role.pipeline[*].arn)
 }
+
+output "codebuild_connection_policy" {
+  description = "The policy that lets the image project's role clone through the connection; null without CI/CD."
+  value       = local.codebuild_connection_policy
+}

@@ -197,6 +197,12 @@ variable "codebuild_role_arn" {
   type        = string
 }
 
+variable "codebuild_role_name" {
+  description = "Name of that role: with CI/CD it may use the connection, so the control plane's builds clone the repository through it."
+  type        = string
+  default     = ""
+}
+
 variable "ecr_repository_url" {
   description = "Repository the builds push to."
   type        = string

@@ -58,7 +58,7 @@ variable "base" {
 }
 
 variable "extra" {
-  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name, container_insights_log_group, notification_topic_arn."
+  description = "Optional additions to the contract (documented in docs/contract.md, ignored by readers that do not know them): alarm_names, event_bus_name, build_source_bucket, build_source_key, alb_dns_name, container_insights_log_group, notification_topic_arn, build_source (null without CI/CD)."
   type = object({
     alarm_names                  = list(string)
     event_bus_name               = string
@@ -67,7 +67,21 @@ variable "extra" {
     alb_dns_name                 = string
     container_insights_log_group = string
     notification_topic_arn       = string
+    build_source = optional(object({
+      type           = string
+      location       = string
+      branch         = string
+      connection_arn = string
+    }))
   })
+
+  validation {
+    condition = var.extra.build_source == null || (
+      contains(["GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLAB_SELF_MANAGED", "BITBUCKET"], try(var.extra.build_source.type, "")) &&
+      startswith(try(var.extra.build_source.location, ""), "https://")
+    )
+    error_message = "build_source.type must be a CodeBuild source type the control plane builds from, and its location an https:// clone URL."
+  }
 
   validation {
     condition     = startswith(var.extra.container_insights_log_group, "/aws/ecs/containerinsights/") && endswith(var.extra.container_insights_log_group, "/performance")

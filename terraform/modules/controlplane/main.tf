@@ -1,6 +1,12 @@
-# The control plane's own AWS resources, next to the Chalice-packaged functions and API (terraform/controlplane):
-# the registry table, the Lambda and Step Functions roles (least privilege), the STANDARD state machines with
-# logging and X-Ray tracing, the nightly teardown schedule and the ECR push rule.
+# The control plane of one stage: the registry table, the Lambda functions (functions.tf) and the API (api.tf), the
+# EventBridge rules and schedules (events.tf), the Lambda and Step Functions roles (least privilege, scoped to the
+# stage and the environments it manages), the STANDARD state machines with logging and X-Ray tracing, and the
+# failure queue of the asynchronous handlers.
+#
+# What repeats a declaration of the Python code is generated from it and committed (python -m controlplane
+# generate; a test fails on drift): generated/functions.json (handlers, timeouts, memory) and generated/events.json
+# (every rule and the function it invokes). The deployment package (the zip and the API's OpenAPI document) is a
+# build product of terraform/scripts/package_controlplane.py in var.package_dir.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,24 +18,10 @@ locals {
   region     = data.aws_region.current.name
   prefix     = "cart-controlplane-${var.stage}"
 
-  # Chalice names the functions <app>-<stage>-<function>; the ASL files say $${function_prefix}<function>.
+  # Every function is <prefix>-<function>; the ASL files say $${function_prefix}<function>.
   function_prefix   = "${local.prefix}-"
   function_arn_glob = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix}-*"
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.prefix}-"
-  execution_arn     = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.prefix}-"
-
-  # Environments the control plane may touch (docs/contract.md "Names"): the service cart-service-<env> in the
-  # cluster ecommerce-<env>, and everything else named cart-service-<env>.
-  ecs_cluster_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/ecommerce-*"
-  ecs_service_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/ecommerce-*/cart-service-*"
-  ecs_taskdef_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/cart-service-*:*"
-  ecr_repo_arn    = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/cart-service-*"
-  runtime_logs    = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/cart-service/*"
-  insights_logs   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/ecs/containerinsights/ecommerce-*"
-  scalable_target = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
-
-  # Rules whose targets Terraform owns: EventBridge may put their undeliverable events in the failure queue.
-  terraform_rule_arns = concat(aws_cloudwatch_event_rule.nightly_teardown[*].arn, aws_cloudwatch_event_rule.ecr_push[*].arn)
 
   # Every statemachines/<name>.asl.json becomes cart-controlplane-<stage>-<name> (provision, build, deploy, destroy
   # at least; teardown/restore and later ones come along without a change here).
@@ -114,238 +106,47 @@ resource "aws_iam_role" "lambda" {
   tags               = var.tags
 }
 
-data "aws_iam_policy_document" "lambda" {
-  #checkov:skip=CKV_AWS_111:The write actions with "*" (RegisterTaskDefinition, PutMetricData) have no resource-level permissions; PutMetricData is limited by namespace.
-  #checkov:skip=CKV_AWS_356:Log delivery and X-Ray have no resource-level permissions; no delete action is granted with "*". only actions without resource-level support use "*"; no delete action does.
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix}-*"]
-  }
-
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"] # X-Ray has no resource-level permissions
-  }
-
-  statement {
-    sid       = "Metrics"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"] # no resource-level permissions; limited by namespace below
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = ["CartControlPlane"]
-    }
-  }
-
-  statement {
-    sid = "Registry"
-    actions = [
-      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
-      "dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-    ]
-    resources = [aws_dynamodb_table.registry.arn, "${aws_dynamodb_table.registry.arn}/index/*"]
-  }
-
-  statement {
-    sid       = "RegistryKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
-    resources = [var.kms_key_arn]
-  }
-
-  # On-failure destination of the asynchronously invoked handlers: Lambda delivers with the function's role. The
-  # queue is encrypted with var.kms_key_arn, which RegistryKey above already lets the role use.
-  statement {
-    sid       = "AsyncFailureDestination"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.async_failures.arn]
-  }
-
-  statement {
-    sid       = "ReadContracts"
-    actions   = ["ssm:GetParameter"]
-    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/cart-service/*/contract"]
-  }
-
-  statement {
-    sid       = "CheckBaseTables"
-    actions   = ["dynamodb:DescribeTable"]
-    resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/cart-service-*"]
-  }
-
-  statement {
-    sid       = "RunStateMachines"
-    actions   = ["states:StartExecution"]
-    resources = ["${local.state_machine_arn}*"]
-  }
-
-  #parliament:ignore=RESOURCE_MISMATCH "states:DescribeExecution" DescribeExecution takes an execution ARN or an express ARN (either resource type); parliament wants both, and these machines are STANDARD, so they only have execution ARNs.
-  statement {
-    sid       = "WatchAndStopExecutions"
-    actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = ["${local.execution_arn}*:*"] # execution:<state machine>:<execution>
-  }
-
-  statement {
-    sid       = "ResolveWaitingSteps"
-    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
-    resources = ["*"] # task-token calls have no resource-level permissions
-  }
-
-  statement {
-    sid       = "NotifyOperationEnds"
-    actions   = ["sns:Publish"]
-    resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:cart-service-*-notifications"]
-  }
-
-  # The environments' topics are encrypted with each environment's key (alias/cart-service-<env>): publishing needs
-  # the key, through SNS only.
-  #parliament:ignore=UNKNOWN_CONDITION_FOR_ACTION "kms:ResourceAliases" AWS documents kms:ResourceAliases (ABAC by alias) as a condition of the key resource type, so for Decrypt and GenerateDataKey*; parliament checks per action and does not know it.
-  statement {
-    sid       = "EncryptNotifications"
-    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
-    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sns.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ForAnyValue:StringLike"
-      variable = "kms:ResourceAliases"
-      values   = ["alias/cart-service-*"]
-    }
-  }
-
-  statement {
-    sid       = "EcsServices"
-    actions   = ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"]
-    resources = [local.ecs_service_arn]
-  }
-
-  statement {
-    sid       = "EcsClusters"
-    actions   = ["ecs:DescribeClusters"]
-    resources = [local.ecs_cluster_arn]
-  }
-
-  # ecs:DeregisterTaskDefinition has no resource-level permissions either (the Service Authorization Reference
-  # lists no resource type for it): scoped to an ARN it would never be allowed. It only marks a revision INACTIVE
-  # (running tasks and services keep it); deleting revisions, DeleteTaskDefinitions below, stays scoped.
-  statement {
-    sid       = "EcsTaskDefinitionsUnscoped"
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition"]
-    resources = ["*"] # these ECS actions have no resource-level permissions
-  }
-
-  statement {
-    sid       = "EcsTaskDefinitionsDelete"
-    actions   = ["ecs:DeleteTaskDefinitions", "ecs:TagResource"]
-    resources = [local.ecs_taskdef_arn]
-  }
-
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = ["arn:${local.partition}:iam::${local.account_id}:role/cart-service-*-task", "arn:${local.partition}:iam::${local.account_id}:role/cart-service-*-task-execution"]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "Images"
-    actions   = ["ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage", "ecr:BatchDeleteImage"]
-    resources = [local.ecr_repo_arn]
-  }
-
-  statement {
-    sid       = "Builds"
-    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]
-    resources = ["arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/cart-service-*-image"]
-  }
-
-  statement {
-    sid       = "RuntimeLogGroups"
-    actions   = ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup", "logs:TagResource", "logs:TagLogGroup"]
-    resources = [local.runtime_logs, "${local.runtime_logs}:*", local.insights_logs, "${local.insights_logs}:*"]
-  }
-
-  statement {
-    sid       = "ListLogGroups"
-    actions   = ["logs:DescribeLogGroups"]
-    resources = ["*"] # no resource-level permissions (read-only listing)
-  }
-
-  statement {
-    sid       = "NetworkCheck"
-    actions   = ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
-    resources = ["*"] # EC2 Describe* has no resource-level permissions
-  }
-
-  statement {
-    sid       = "TargetHealth"
-    actions   = ["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups"]
-    resources = ["*"] # Describe* of ELBv2 has no resource-level permissions
-  }
-
-  statement {
-    sid       = "ServiceAutoscaling"
-    actions   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy"]
-    resources = [local.scalable_target]
-    condition {
-      test     = "StringEquals"
-      variable = "application-autoscaling:service-namespace"
-      values   = ["ecs"]
-    }
-  }
-
-  # TagResource does not know application-autoscaling:service-namespace: under that condition it would never be
-  # allowed. Tagging is not destructive; it stays on scalable targets.
-  statement {
-    sid       = "TagScalableTargets"
-    actions   = ["application-autoscaling:TagResource"]
-    resources = [local.scalable_target]
-  }
-
-  statement {
-    sid       = "DescribeAutoscaling"
-    actions   = ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
-    resources = ["*"] # Describe* has no resource-level permissions
-  }
-
-  statement {
-    sid       = "AutoscalingServiceLinkedRole"
-    actions   = ["iam:CreateServiceLinkedRole"]
-    resources = ["arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/*"]
-    condition {
-      test     = "StringLike"
-      variable = "iam:AWSServiceName"
-      values   = ["ecs.application-autoscaling.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "SweepByTag"
-    actions   = ["tag:GetResources"]
-    resources = ["*"] # read-only; no resource-level permissions
-  }
-
-  statement {
-    sid       = "Identity"
-    actions   = ["sts:GetCallerIdentity"]
-    resources = ["*"]
-  }
-}
-
+# The one policy of the functions' role: lambda-policy.json.tftpl, rendered here and (for the sandbox and the tests)
+# by controlplane/sandbox/iam.py. Every scope is the stage (cart-controlplane-<stage>-*) or one of var.environments
+# (cart-service-<env>, ecommerce-<env>), so one stage cannot touch another's environments. "*" only where AWS offers
+# no resource-level permission (Describe/List calls, X-Ray, ecs:DeregisterTaskDefinition, and
+# states:SendTaskSuccess/SendTaskFailure: task-token calls have no resource type and no condition key in the Service
+# Authorization Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html;
+# a token is an unguessable capability of one waiting step, handed only to this stage's handlers).
+#
+# Permissions AWS checks on the caller's behalf (granted in the template, checked by
+# tests/integration/test_lambda_policy.py from the calls the steps make):
+# - iam:PassRole of the task and execution roles, with iam:PassedToService = ecs-tasks.amazonaws.com, for
+#   RegisterTaskDefinition: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+#   and https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+# - cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms: target tracking scaling policies create and delete their
+#   alarms with the caller's permissions (alarms TargetTracking-service/<cluster>/<service>-*):
+#   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/auto-scaling-IAM.html and
+#   https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html
+# - ecs:DescribeServices and ecs:UpdateService on the scaled service for RegisterScalableTarget (same ECS page);
+# - iam:CreateServiceLinkedRole for AWSServiceRoleForApplicationAutoScaling_ECSService (first scalable target) and
+#   AWSServiceRoleForECS (first service): https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html
+#   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+# - tag on create: ecs:TagResource for CreateService/RegisterTaskDefinition with tags
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html), logs:TagResource
+#   for CreateLogGroup with tags, application-autoscaling:TagResource for RegisterScalableTarget with tags;
+# - scalable targets have generated ARNs: they are scoped by their tag cart:environment (aws:RequestTag on register,
+#   aws:ResourceTag after): https://docs.aws.amazon.com/autoscaling/application/userguide/resource-tagging-support.html
+# - KMS through a service: the registry (DynamoDB), the failure queue (SQS, the on-failure destination is sent with
+#   the function's role) and the environments' notification topics (SNS) are encrypted with customer-managed keys.
 resource "aws_iam_role_policy" "lambda" {
-  name   = "controlplane"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
+  #parliament:ignore=RESOURCE_MISMATCH "states:DescribeExecution" DescribeExecution takes an execution ARN or an express ARN (either resource type); parliament wants both, and these machines are STANDARD, so they only have execution ARNs.
+  #parliament:ignore=UNKNOWN_CONDITION_FOR_ACTION "kms:ResourceAliases" AWS documents kms:ResourceAliases (ABAC by alias) as a condition of the key resource type, so for Decrypt and GenerateDataKey*; parliament checks per action and does not know it.
+  name = "controlplane"
+  role = aws_iam_role.lambda.id
+  policy = jsonencode(jsondecode(templatefile("${path.module}/lambda-policy.json.tftpl", {
+    partition    = local.partition
+    region       = local.region
+    account_id   = local.account_id
+    stage        = var.stage
+    environments = var.environments
+    kms_key_arn  = var.kms_key_arn
+  })))
 }
 
 # ---------------------------------------------------------------- Step Functions
@@ -455,7 +256,7 @@ resource "aws_sqs_queue" "async_failures" {
 
 data "aws_iam_policy_document" "async_failures" {
   dynamic "statement" {
-    for_each = length(local.terraform_rule_arns) > 0 ? [1] : []
+    for_each = length(local.rules) > 0 ? [1] : []
     content {
       sid       = "UndeliverableEventsOfTheRules"
       actions   = ["sqs:SendMessage"]
@@ -467,7 +268,7 @@ data "aws_iam_policy_document" "async_failures" {
       condition {
         test     = "ArnEquals"
         variable = "aws:SourceArn"
-        values   = local.terraform_rule_arns
+        values   = [for r in aws_cloudwatch_event_rule.this : r.arn]
       }
     }
   }
@@ -495,8 +296,8 @@ resource "aws_sqs_queue_policy" "async_failures" {
 }
 
 resource "aws_lambda_function_event_invoke_config" "async" {
-  for_each                     = var.async_functions
-  function_name                = each.value
+  for_each                     = local.asynchronous
+  function_name                = aws_lambda_function.this[each.key].function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 3600
 
@@ -538,80 +339,4 @@ resource "aws_cloudwatch_metric_alarm" "async_failures" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
-}
-
-# ---------------------------------------------------------------- schedule and ECR push rule
-
-resource "aws_cloudwatch_event_rule" "nightly_teardown" {
-  count               = var.nightly_teardown_enabled ? 1 : 0
-  name                = "${local.prefix}-nightly-teardown"
-  description         = "Nightly teardown of environments with nightly_teardown on."
-  schedule_expression = var.nightly_teardown_schedule
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "nightly_teardown" {
-  count     = var.nightly_teardown_enabled ? 1 : 0
-  rule      = aws_cloudwatch_event_rule.nightly_teardown[0].name
-  target_id = "nightly-teardown"
-  arn       = var.nightly_teardown_function_arn
-
-  retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 10
-  }
-
-  dead_letter_config {
-    arn = aws_sqs_queue.async_failures.arn
-  }
-}
-
-resource "aws_lambda_permission" "nightly_teardown" {
-  count         = var.nightly_teardown_enabled ? 1 : 0
-  statement_id  = "AllowNightlyTeardownRule"
-  action        = "lambda:InvokeFunction"
-  function_name = var.nightly_teardown_function_arn
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.nightly_teardown[0].arn
-}
-
-resource "aws_cloudwatch_event_rule" "ecr_push" {
-  count       = var.ecr_push_enabled ? 1 : 0
-  name        = "${local.prefix}-ecr-push"
-  description = "Successful pushes to cart-service-* repositories (deploy on push)."
-  event_pattern = jsonencode({
-    source        = ["aws.ecr"]
-    "detail-type" = ["ECR Image Action"]
-    detail = {
-      "action-type"     = ["PUSH"]
-      result            = ["SUCCESS"]
-      "repository-name" = [{ prefix = var.ecr_repository_prefix }]
-    }
-  })
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "ecr_push" {
-  count     = var.ecr_push_enabled ? 1 : 0
-  rule      = aws_cloudwatch_event_rule.ecr_push[0].name
-  target_id = "ecr-push"
-  arn       = var.ecr_push_function_arn
-
-  retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 10
-  }
-
-  dead_letter_config {
-    arn = aws_sqs_queue.async_failures.arn
-  }
-}
-
-resource "aws_lambda_permission" "ecr_push" {
-  count         = var.ecr_push_enabled ? 1 : 0
-  statement_id  = "AllowEcrPushRule"
-  action        = "lambda:InvokeFunction"
-  function_name = var.ecr_push_function_arn
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.ecr_push[0].arn
 }

@@ -33,14 +33,49 @@ output "function_prefix" {
   value       = local.function_prefix
 }
 
-output "nightly_teardown_rule_name" {
-  description = "Nightly schedule rule, or null when no teardown function is packaged."
-  value       = one(aws_cloudwatch_event_rule.nightly_teardown[*].name)
+output "function_names" {
+  description = "Lambda function names by function (cart-controlplane-<stage>-<function>)."
+  value       = { for k, f in aws_lambda_function.this : k => f.function_name }
 }
 
-output "ecr_push_rule_name" {
-  description = "ECR push rule, or null when no push handler is packaged."
-  value       = one(aws_cloudwatch_event_rule.ecr_push[*].name)
+output "function_arns" {
+  description = "Lambda function ARNs by function."
+  value       = { for k, f in aws_lambda_function.this : k => f.arn }
+}
+
+output "rule_names" {
+  description = "EventBridge rule names by declared rule (generated/events.json)."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
+}
+
+output "schedules" {
+  description = "The schedules' expressions in effect (declared, or this stage's override), by rule."
+  value       = local.schedules
+}
+
+output "api_url" {
+  description = "Base URL of the control API (SigV4): https://<id>.execute-api.<region>.amazonaws.com/<api_stage>."
+  value       = aws_api_gateway_stage.api.invoke_url
+}
+
+output "rest_api_id" {
+  description = "Id of the REST API."
+  value       = aws_api_gateway_rest_api.api.id
+}
+
+output "rest_api_execution_arn" {
+  description = "Execution ARN of the REST API (execute-api:Invoke grants name <it>/<stage>/<METHOD>/<path>)."
+  value       = aws_api_gateway_rest_api.api.execution_arn
+}
+
+output "gateway_responses" {
+  description = "API Gateway's own responses by type: status code and template (the API's error envelope)."
+  value       = { for k, r in aws_api_gateway_gateway_response.this : k => { status_code = r.status_code, template = r.response_templates["application/json"] } }
+}
+
+output "lambda_policy" {
+  description = "The functions' role policy as attached (rendered lambda-policy.json.tftpl)."
+  value       = aws_iam_role_policy.lambda.policy
 }
 
 output "async_failures_queue_url" {

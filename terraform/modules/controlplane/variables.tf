@@ -9,6 +9,48 @@ variable "stage" {
   }
 }
 
+variable "environments" {
+  description = "The environments this stage manages (at most 4: the functions' role policy must fit AWS's 10,240 characters). The role may act only on their resources (cart-service-<env>, ecommerce-<env>); the functions read only their contracts."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.environments) >= 1 && length(var.environments) <= 4 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]{0,13}[a-z0-9]$", e))])
+    error_message = "environments must list 1-4 environment names (2-15 lowercase letters, digits or hyphens, as modules/environment names them)."
+  }
+
+  validation {
+    condition     = length(distinct(var.environments)) == length(var.environments)
+    error_message = "environments must not repeat a name."
+  }
+}
+
+variable "package_dir" {
+  description = "Directory of the deployment package written by terraform/scripts/package_controlplane.py: deployment.zip and openapi.json. Planning needs it; validation does not."
+  type        = string
+}
+
+variable "schedule_overrides" {
+  description = "Schedule expressions (UTC) replacing the declared ones of this stage, by rule name (nightly-teardown, morning-restore, teardown-reminder, reconcile; generated/events.json)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.schedule_overrides : contains(["nightly-teardown", "morning-restore", "teardown-reminder", "reconcile"], k) && can(regex("^(cron|rate)\\(.+\\)$", v))])
+    error_message = "schedule_overrides keys must be schedule rules (nightly-teardown, morning-restore, teardown-reminder, reconcile) and values cron(...) or rate(...) expressions."
+  }
+}
+
+variable "api_stage" {
+  description = "API Gateway stage name of the control API (its URL ends in /<api_stage>)."
+  type        = string
+  default     = "api"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.api_stage))
+    error_message = "api_stage must be letters, digits, - or _."
+  }
+}
+
 variable "state_machine_dir" {
   description = "Directory of the ASL files (the repository's statemachines/): every <name>.asl.json becomes a state machine, rendered with templatefile() and function_prefix; provision, build, deploy and destroy must be there."
   type        = string
@@ -30,7 +72,7 @@ variable "kms_key_arn" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the state machines' execution log groups."
+  description = "Retention of the log groups of the state machines, the functions and the API's access log."
   type        = number
   default     = 30
 
@@ -48,58 +90,6 @@ variable "log_level" {
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL"], var.log_level)
     error_message = "log_level must be ALL, ERROR or FATAL."
-  }
-}
-
-variable "nightly_teardown_schedule" {
-  description = "EventBridge schedule of the nightly teardown (UTC)."
-  type        = string
-  default     = "cron(0 20 ? * MON-FRI *)"
-
-  validation {
-    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.nightly_teardown_schedule))
-    error_message = "nightly_teardown_schedule must be a cron(...) or rate(...) expression."
-  }
-}
-
-variable "nightly_teardown_enabled" {
-  description = "Create the nightly schedule (needs nightly_teardown_function_arn). Separate from the ARN so count is known at plan time."
-  type        = bool
-  default     = false
-}
-
-variable "nightly_teardown_function_arn" {
-  description = "Lambda the nightly schedule invokes (it destroys environments with nightly_teardown on)."
-  type        = string
-  default     = ""
-}
-
-variable "ecr_push_enabled" {
-  description = "Create the ECR push rule (needs ecr_push_function_arn)."
-  type        = bool
-  default     = false
-}
-
-variable "ecr_push_function_arn" {
-  description = "Lambda the ECR push rule invokes (it deploys environments with deploy_on_push on)."
-  type        = string
-  default     = ""
-}
-
-variable "ecr_repository_prefix" {
-  description = "Repositories whose successful pushes are forwarded to the control plane."
-  type        = string
-  default     = "cart-service-"
-}
-
-variable "async_functions" {
-  description = "Asynchronously invoked functions (event handlers and schedules), Chalice name => function name (cart-controlplane-<stage>-<name>): each gets 2 retries, a 1-hour maximum event age and the failure queue as on-failure destination."
-  type        = map(string)
-  default     = {}
-
-  validation {
-    condition     = alltrue([for k, v in var.async_functions : can(regex("^[A-Za-z0-9_-]{1,64}$", v))])
-    error_message = "async_functions values must be Lambda function names."
   }
 }
 

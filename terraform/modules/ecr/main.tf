@@ -1,6 +1,7 @@
 # The environment's image repository `cart-service-<env>`: scan on push, KMS encryption, lifecycle policy.
 
 resource "aws_ecr_repository" "this" {
+  #checkov:skip=CKV_AWS_51:Only the dev tier is MUTABLE (latest is pushed again and again; modules/environment refuses it elsewhere); the control plane deploys by digest, never by tag.
   name                 = var.name
   image_tag_mutability = var.image_tag_mutability
   force_delete         = var.force_delete

@@ -12,3 +12,8 @@ output "repository_url" {
   description = "Repository URL for docker push/pull."
   value       = aws_ecr_repository.this.repository_url
 }
+
+output "image_tag_mutability" {
+  description = "IMMUTABLE or MUTABLE (the dev tier's, which takes latest again and again)."
+  value       = aws_ecr_repository.this.image_tag_mutability
+}

@@ -36,6 +36,23 @@ locals {
   default_branch    = { dev = "develop", staging = "main", prod = "main" }
   pipeline_branch   = coalesce(var.cicd.branch, local.default_branch[var.tier])
   approval_required = coalesce(var.cicd.approval, var.tier == "prod")
+
+  # Where the control plane's builds take the source from (contract: build_source; CodeBuild's source types): the
+  # pipeline's repository and branch, cloned through its connection.
+  source_types = {
+    GitHub                 = "GITHUB"
+    GitHubEnterpriseServer = "GITHUB_ENTERPRISE"
+    GitLab                 = "GITLAB"
+    GitLabSelfManaged      = "GITLAB_SELF_MANAGED"
+    Bitbucket              = "BITBUCKET"
+  }
+  clone_hosts = { GitHub = "https://github.com", GitLab = "https://gitlab.com", Bitbucket = "https://bitbucket.org" }
+  build_source = var.cicd.enabled ? {
+    type           = local.source_types[var.cicd.provider_type]
+    location       = var.cicd.clone_url != "" ? var.cicd.clone_url : "${lookup(local.clone_hosts, var.cicd.provider_type, "")}/${var.cicd.repository_id}.git"
+    branch         = local.pipeline_branch
+    connection_arn = module.cicd.codestar_connection_arn
+  } : null
 }
 
 module "kms" {
@@ -73,6 +90,8 @@ module "ecr" {
   environment  = var.environment
   kms_key_arn  = module.kms.key_arn
   force_delete = !local.s.deletion_protection
+  # dev: MUTABLE, so latest can be pushed again and again; staging and prod: IMMUTABLE (settings row)
+  image_tag_mutability = local.s.image_tag_mutability
 }
 
 module "dynamodb" {
@@ -152,6 +171,7 @@ module "cicd" {
   artifact_bucket_name       = local.artifact_bucket_name
   image_project_name         = local.image_project_name
   codebuild_role_arn         = module.iam.codebuild_role_arn
+  codebuild_role_name        = module.iam.codebuild_role_name
   ecr_repository_url         = module.ecr.repository_url
   kms_key_arn                = module.kms.key_arn
   build_log_retention_days   = local.s.log_retention_days
@@ -255,6 +275,7 @@ module "contract" {
     alb_dns_name                 = module.alb.alb_dns_name
     container_insights_log_group = module.ecs.container_insights_log_group
     notification_topic_arn       = aws_sns_topic.notifications.arn
+    build_source                 = local.build_source
   }
 
   profile = {

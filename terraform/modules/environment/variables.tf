@@ -30,19 +30,25 @@ variable "settings" {
     provider strategy.
   EOT
   type = object({
-    nat_gateway         = string
-    desired_count       = number
-    min_count           = number
-    max_count           = number
-    dynamodb            = string
-    autoscaling         = bool
-    fargate_spot        = bool
-    cpu_target_percent  = number
-    task_cpu            = string
-    task_memory         = string
-    log_retention_days  = number
-    deletion_protection = bool
+    nat_gateway          = string
+    desired_count        = number
+    min_count            = number
+    max_count            = number
+    dynamodb             = string
+    autoscaling          = bool
+    fargate_spot         = bool
+    cpu_target_percent   = number
+    task_cpu             = string
+    task_memory          = string
+    log_retention_days   = number
+    deletion_protection  = bool
+    image_tag_mutability = string
   })
+
+  validation {
+    condition     = contains(["IMMUTABLE", "MUTABLE"], var.settings.image_tag_mutability) && (var.settings.image_tag_mutability == "IMMUTABLE" || var.tier == "dev")
+    error_message = "settings.image_tag_mutability must be IMMUTABLE, or MUTABLE for the dev tier only (where latest is pushed again and again)."
+  }
 
   validation {
     condition     = contains(["single", "per_az"], var.settings.nat_gateway)
@@ -183,6 +189,9 @@ variable "cicd" {
                            characters, within AWS's 32-character limit);
       host_arn             host of a GitHubEnterpriseServer / GitLabSelfManaged connection;
       connection_arn       existing connection to reuse;
+      clone_url            the repository's HTTPS clone URL, published in the contract's build_source; "" (default)
+                           means https://github.com|gitlab.com|bitbucket.org/<repository_id>.git; required for
+                           GitHubEnterpriseServer and GitLabSelfManaged;
       branch               branch whose pushes run the pipeline; "" (default) means the tier's: develop (dev), main
                            (staging, prod);
       controlplane_api_url the control plane's API (terraform/controlplane output api_url; required when enabled);
@@ -199,6 +208,7 @@ variable "cicd" {
     connection_name      = optional(string, "")
     host_arn             = optional(string, "")
     connection_arn       = optional(string, "")
+    clone_url            = optional(string, "")
     branch               = optional(string, "")
     controlplane_api_url = optional(string, "")
     controlplane_package = optional(string, "")
@@ -210,6 +220,19 @@ variable "cicd" {
   validation {
     condition     = var.cicd.repository_id == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.cicd.repository_id))
     error_message = "cicd.repository_id must look like owner/repo."
+  }
+
+  validation {
+    condition     = var.cicd.clone_url == "" || can(regex("^https://[^/]+/.+", var.cicd.clone_url))
+    error_message = "cicd.clone_url must be an https:// clone URL."
+  }
+
+  validation {
+    condition = (
+      !var.cicd.enabled || var.cicd.clone_url != "" ||
+      !contains(["GitHubEnterpriseServer", "GitLabSelfManaged"], var.cicd.provider_type)
+    )
+    error_message = "cicd.clone_url is required for GitHubEnterpriseServer and GitLabSelfManaged (their host's clone URL of the repository)."
   }
 
   validation {

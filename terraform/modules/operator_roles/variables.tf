@@ -9,7 +9,7 @@ variable "name_prefix" {
 }
 
 variable "enabled" {
-  description = "Create the roles. terraform/controlplane turns them off while its package is a stub without an API."
+  description = "Create the roles (off: the module makes nothing, e.g. while an API is not deployed yet)."
   type        = bool
   default     = true
 }

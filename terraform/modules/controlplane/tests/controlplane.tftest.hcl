@@ -6,6 +6,8 @@ mock_provider "aws" {
 
 variables {
   stage             = "dev"
+  environments      = ["dev"]
+  package_dir       = "../../tests/package"
   state_machine_dir = "../../../statemachines"
   kms_key_arn       = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
@@ -71,18 +73,139 @@ run "registry_table" {
   }
 }
 
+run "functions_follow_the_declaration" {
+  command = plan
+
+  assert {
+    condition = (
+      toset(keys(aws_lambda_function.this)) == toset(keys(jsondecode(file("generated/functions.json")).functions)) &&
+      alltrue([for k, f in aws_lambda_function.this :
+        f.function_name == "cart-controlplane-dev-${k}" &&
+        f.handler == jsondecode(file("generated/functions.json")).functions[k].handler &&
+        f.timeout == jsondecode(file("generated/functions.json")).functions[k].timeout &&
+        f.memory_size == jsondecode(file("generated/functions.json")).memory_mb &&
+        f.runtime == jsondecode(file("generated/functions.json")).runtime
+      ])
+    )
+    error_message = "One function cart-controlplane-<stage>-<name> per generated/functions.json entry, with its handler, timeout, memory and runtime."
+  }
+
+  assert {
+    condition = alltrue([for f in aws_lambda_function.this :
+      f.environment[0].variables.CONTROLPLANE_STAGE == "dev" &&
+      f.environment[0].variables.CONTROLPLANE_ENVIRONMENTS == "dev" &&
+      f.environment[0].variables.REGISTRY_TABLE == "cart-controlplane-dev-registry" &&
+      f.environment[0].variables.STATE_MACHINE_PREFIX == "arn:aws:states:eu-central-1:123456789012:stateMachine:cart-controlplane-dev-" &&
+      f.environment[0].variables.NIGHTLY_TEARDOWN_SCHEDULE == "cron(0 20 ? * MON-FRI *)" &&
+      f.environment[0].variables.POWERTOOLS_LOG_LEVEL == "DEBUG" &&
+      f.tracing_config[0].mode == "Active" && f.kms_key_arn == var.kms_key_arn
+    ])
+    error_message = "Every function knows its stage, the environments it manages, the registry and the state machines; X-Ray; environment encrypted with the stage's key."
+  }
+
+  assert {
+    condition     = alltrue([for k, g in aws_cloudwatch_log_group.functions : g.name == "/aws/lambda/cart-controlplane-dev-${k}" && g.retention_in_days == 30])
+    error_message = "Each function's log group is Terraform's (retention, KMS, deleted with the stack)."
+  }
+}
+
+run "rules_follow_the_declaration" {
+  command = plan
+
+  variables {
+    schedule_overrides = { nightly-teardown = "cron(0 18 ? * MON-FRI *)" }
+  }
+
+  assert {
+    condition = (
+      toset(keys(aws_cloudwatch_event_rule.this)) == toset(keys(jsondecode(file("generated/events.json")).rules)) &&
+      alltrue([for k, r in aws_cloudwatch_event_rule.this : r.name == "cart-controlplane-dev-${k}"])
+    )
+    error_message = "One rule cart-controlplane-<stage>-<rule> per generated/events.json entry (and no other)."
+  }
+
+  assert {
+    condition = alltrue([for k, d in jsondecode(file("generated/events.json")).rules :
+      d.event_pattern == null ? aws_cloudwatch_event_rule.this[k].event_pattern == null : jsondecode(aws_cloudwatch_event_rule.this[k].event_pattern) == d.event_pattern
+    ])
+    error_message = "Each event rule matches exactly the declared pattern."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_rule.this["nightly-teardown"].schedule_expression == "cron(0 18 ? * MON-FRI *)" &&
+      aws_cloudwatch_event_rule.this["reconcile"].schedule_expression == "rate(5 minutes)" &&
+      aws_lambda_function.this["nightly_teardown"].environment[0].variables.NIGHTLY_TEARDOWN_SCHEDULE == "cron(0 18 ? * MON-FRI *)"
+    )
+    error_message = "A stage may override a schedule; the others keep the declared expression; the reminder knows the teardown's time."
+  }
+
+  assert {
+    condition = alltrue([for k, d in jsondecode(file("generated/events.json")).rules :
+      aws_cloudwatch_event_target.this[k].retry_policy[0].maximum_retry_attempts == 10 &&
+      aws_cloudwatch_event_target.this[k].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
+      aws_lambda_permission.rules[k].principal == "events.amazonaws.com" &&
+      aws_lambda_permission.rules[k].function_name == "cart-controlplane-dev-${d.function}"
+    ])
+    error_message = "Every rule's target retries (10 times, 1 hour) and EventBridge may invoke exactly the declared function."
+  }
+}
+
+run "a_missing_package_stops_the_plan" {
+  command = plan
+
+  variables {
+    package_dir = "./no-package-here"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
 run "least_privilege" {
-  # apply (mocked): the policy resources include ARNs that are only known after apply
+  # apply (mocked): the registry's and the queue's ARNs are known after apply
   command = apply
 
-  # ecs:DeregisterTaskDefinition is the one exception: AWS offers no resource-level permission for it (it only marks
-  # a revision INACTIVE; DeleteTaskDefinitions, which deletes, is scoped).
+  variables {
+    environments = ["dev", "qa"]
+  }
+
+  # ecs:DeregisterTaskDefinition has no resource-level permission (it only marks a revision INACTIVE;
+  # DeleteTaskDefinitions, which deletes, is scoped); neither do the task-token calls (resolving a waiting step).
   assert {
-    condition = alltrue(flatten([for doc in [data.aws_iam_policy_document.lambda, data.aws_iam_policy_document.states] : [
-      for s in doc.statement : !contains(s.resources, "*")
-      if anytrue([for a in s.actions : can(regex(":(Delete|Deregister|BatchDelete|Remove|Terminate|Stop)", a)) && a != "ecs:DeregisterTaskDefinition"])
+    condition = alltrue(flatten([for doc in [jsondecode(aws_iam_role_policy.lambda.policy), jsondecode(aws_iam_role_policy.states.policy)] : [
+      for s in doc.Statement : s.Resource != "*" && !contains(flatten([s.Resource]), "*")
+      if anytrue([for a in flatten([s.Action]) : can(regex(":(Delete|Deregister|BatchDelete|Remove|Terminate|Stop|Update|Create|Put|Register|Send)", a)) && !contains(["ecs:DeregisterTaskDefinition", "states:SendTaskSuccess", "states:SendTaskFailure", "xray:PutTraceSegments", "xray:PutTelemetryRecords"], a)])
     ]]))
-    error_message = "No delete-like action may have Resource \"*\" (but ecs:DeregisterTaskDefinition, which has no resource-level permissions)."
+    error_message = "No changing action may have Resource \"*\" (but those AWS cannot scope: ecs:DeregisterTaskDefinition, the task-token calls, X-Ray)."
+  }
+
+  assert {
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement :
+      !strcontains(jsonencode(s), "prod") && !strcontains(jsonencode(s), "cart-service-*/") && !strcontains(jsonencode(s), "ecommerce-*")
+    ])
+    error_message = "A stage managing dev and qa names neither prod nor any environment by wildcard."
+  }
+
+  assert {
+    condition = (
+      one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if s.Sid == "EcsServices"]) == [
+        "arn:aws:ecs:eu-central-1:123456789012:service/ecommerce-dev/cart-service-dev",
+        "arn:aws:ecs:eu-central-1:123456789012:service/ecommerce-qa/cart-service-qa",
+      ]
+    )
+    error_message = "ECS services: exactly cart-service-<env> in ecommerce-<env>, for each managed environment."
+  }
+
+  assert {
+    condition = (
+      one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Condition if s.Sid == "ManageScalableTargets"]).StringEquals["aws:ResourceTag/cart:environment"] == ["dev", "qa"]
+    )
+    error_message = "Scalable targets (generated ARNs) are scoped by their cart:environment tag."
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.lambda.policy) <= 10240
+    error_message = "The role's inline policy must fit AWS's 10,240 characters."
   }
 
   assert {
@@ -94,75 +217,61 @@ run "least_privilege" {
   }
 
   assert {
-    condition = (
-      tolist(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EcsServices"])) == tolist(["arn:aws:ecs:eu-central-1:123456789012:service/ecommerce-*/cart-service-*"]) &&
-      tolist(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EcsClusters"])) == tolist(["arn:aws:ecs:eu-central-1:123456789012:cluster/ecommerce-*"]) &&
-      contains(one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RuntimeLogGroups"]), "arn:aws:logs:eu-central-1:123456789012:log-group:/aws/ecs/containerinsights/ecommerce-*")
-    )
-    error_message = "ECS access is scoped to the cart-service-<env> services of the ecommerce-<env> clusters (docs/contract.md)."
-  }
-
-  assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.lambda.statement :
-      s.sid == "EncryptNotifications" && contains(s.actions, "kms:GenerateDataKey*") &&
-      anytrue([for c in s.condition : c.variable == "kms:ViaService" && tolist(c.values) == tolist(["sns.eu-central-1.amazonaws.com"])]) &&
-      anytrue([for c in s.condition : c.variable == "kms:ResourceAliases" && tolist(c.values) == tolist(["alias/cart-service-*"])])
-    ])
-    error_message = "Publishing to the environments' KMS-encrypted topics needs their keys, through SNS and for cart-service-* keys only."
-  }
-
-  assert {
     condition     = !anytrue([for s in data.aws_iam_policy_document.states.statement : contains(s.actions, "logs:DeleteLogDelivery")])
     error_message = "The state machine role must not get logs:DeleteLogDelivery (it would need Resource \"*\")."
   }
 }
 
-run "rules_follow_the_package" {
+run "at_most_four_environments" {
   command = plan
 
   variables {
-    nightly_teardown_enabled      = true
-    nightly_teardown_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
-    ecr_push_enabled              = true
-    ecr_push_function_arn         = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-on_ecr_push"
+    environments = ["a1", "b2", "c3", "d4", "e5"]
   }
 
-  assert {
-    condition     = aws_cloudwatch_event_rule.nightly_teardown[0].schedule_expression == "cron(0 20 ? * MON-FRI *)"
-    error_message = "Nightly schedule."
-  }
-
-  assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_push[0].event_pattern).detail["action-type"] == ["PUSH"]
-    error_message = "ECR push rule matches pushes."
-  }
-
-  assert {
-    condition     = aws_lambda_permission.ecr_push[0].principal == "events.amazonaws.com"
-    error_message = "EventBridge may invoke the push handler."
-  }
+  expect_failures = [var.environments]
 }
 
-run "no_rules_without_handlers" {
+run "gateway_responses_use_the_error_envelope" {
   command = plan
 
   assert {
-    condition     = length(aws_cloudwatch_event_rule.nightly_teardown) == 0 && length(aws_cloudwatch_event_rule.ecr_push) == 0
-    error_message = "Rules exist only when their functions are packaged."
+    condition = alltrue([for t in ["DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "ACCESS_DENIED", "THROTTLED", "INTEGRATION_TIMEOUT"] :
+      contains(keys(aws_api_gateway_gateway_response.this), t)
+    ])
+    error_message = "API Gateway's default 4xx and 5xx and the specific refusals are customised."
+  }
+
+  # Each template, with API Gateway's variables replaced by what it substitutes ($context.error.messageString is
+  # already a quoted JSON string), is the API's envelope {"error": {"code", "message"}}.
+  assert {
+    condition = alltrue([for k, r in aws_api_gateway_gateway_response.this :
+      keys(jsondecode(replace(replace(r.response_templates["application/json"], "$context.error.messageString", "\"Forbidden\""), "$context.error.responseType", k))) == ["error"] &&
+      toset(keys(jsondecode(replace(replace(r.response_templates["application/json"], "$context.error.messageString", "\"Forbidden\""), "$context.error.responseType", k)).error)) == toset(["code", "message"])
+    ])
+    error_message = "Every gateway response renders the error envelope."
+  }
+
+  assert {
+    condition = (
+      strcontains(aws_api_gateway_gateway_response.this["DEFAULT_4XX"].response_templates["application/json"], "\"code\":\"$context.error.responseType\"") &&
+      strcontains(aws_api_gateway_gateway_response.this["DEFAULT_5XX"].response_templates["application/json"], "\"message\":$context.error.messageString") &&
+      strcontains(aws_api_gateway_gateway_response.this["THROTTLED"].response_templates["application/json"], "\"code\":\"TooManyRequests\"") &&
+      aws_api_gateway_gateway_response.this["THROTTLED"].status_code == "429" &&
+      strcontains(aws_api_gateway_gateway_response.this["ACCESS_DENIED"].response_templates["application/json"], "\"code\":\"AccessDenied\"") &&
+      aws_api_gateway_gateway_response.this["MISSING_AUTHENTICATION_TOKEN"].status_code == "403"
+    )
+    error_message = "The defaults name their response type; throttling is 429 TooManyRequests; an IAM denial is 403 AccessDenied."
+  }
+
+  assert {
+    condition     = aws_api_gateway_stage.api.stage_name == "api" && aws_api_gateway_stage.api.xray_tracing_enabled
+    error_message = "One stage, api, with X-Ray."
   }
 }
 
 run "async_failures_have_a_destination" {
   command = apply
-
-  variables {
-    async_functions = {
-      on_ecr_push      = "cart-controlplane-dev-on_ecr_push"
-      nightly_teardown = "cart-controlplane-dev-nightly_teardown"
-    }
-    nightly_teardown_enabled      = true
-    nightly_teardown_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:cart-controlplane-dev-nightly_teardown"
-  }
 
   assert {
     condition = (
@@ -175,10 +284,10 @@ run "async_failures_have_a_destination" {
 
   assert {
     condition = alltrue([for k, c in aws_lambda_function_event_invoke_config.async :
-      c.function_name == var.async_functions[k] && c.maximum_retry_attempts == 2 && c.maximum_event_age_in_seconds == 3600 &&
+      c.function_name == "cart-controlplane-dev-${k}" && c.maximum_retry_attempts == 2 && c.maximum_event_age_in_seconds == 3600 &&
       c.destination_config[0].on_failure[0].destination == aws_sqs_queue.async_failures.arn
-    ]) && length(aws_lambda_function_event_invoke_config.async) == 2
-    error_message = "Each asynchronous function: 2 retries, 1 hour, on-failure destination the queue."
+    ]) && toset(keys(aws_lambda_function_event_invoke_config.async)) == toset(distinct([for r in jsondecode(file("generated/events.json")).rules : r.function]))
+    error_message = "Each function a rule invokes (and only those): 2 retries, 1 hour, on-failure destination the queue."
   }
 
   assert {
@@ -192,12 +301,12 @@ run "async_failures_have_a_destination" {
   }
 
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.lambda.statement : contains(s.actions, "sqs:SendMessage") && contains(s.resources, aws_sqs_queue.async_failures.arn)])
+    condition     = anytrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action == ["sqs:SendMessage"] && s.Resource == "arn:aws:sqs:eu-central-1:123456789012:${aws_sqs_queue.async_failures.name}"])
     error_message = "The Lambda role may send to the failure queue (Lambda delivers with it)."
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.nightly_teardown[0].dead_letter_config[0].arn == aws_sqs_queue.async_failures.arn
-    error_message = "Events EventBridge cannot deliver to Terraform's rules' targets land in the same queue."
+    condition     = alltrue([for t in aws_cloudwatch_event_target.this : t.dead_letter_config[0].arn == aws_sqs_queue.async_failures.arn])
+    error_message = "Events EventBridge cannot deliver to a rule's target land in the same queue."
   }
 }

@@ -10,18 +10,19 @@ variables {
   tier        = "dev"
   vpc_cidr    = "10.40.0.0/16"
   settings = {
-    nat_gateway         = "single"
-    desired_count       = 1
-    min_count           = 1
-    max_count           = 1
-    dynamodb            = "on-demand"
-    autoscaling         = false
-    fargate_spot        = true
-    cpu_target_percent  = 60
-    task_cpu            = "256"
-    task_memory         = "512"
-    log_retention_days  = 14
-    deletion_protection = false
+    nat_gateway          = "single"
+    desired_count        = 1
+    min_count            = 1
+    max_count            = 1
+    dynamodb             = "on-demand"
+    autoscaling          = false
+    fargate_spot         = true
+    cpu_target_percent   = 60
+    task_cpu             = "256"
+    task_memory          = "512"
+    log_retention_days   = 14
+    deletion_protection  = false
+    image_tag_mutability = "IMMUTABLE"
   }
 }
 
@@ -244,22 +245,140 @@ run "settings_are_validated" {
 
   variables {
     settings = {
-      nat_gateway         = "single"
-      desired_count       = 2
-      min_count           = 1
-      max_count           = 3
-      dynamodb            = "on-demand"
-      autoscaling         = false
-      fargate_spot        = true
-      cpu_target_percent  = 60
-      task_cpu            = "256"
-      task_memory         = "512"
-      log_retention_days  = 14
-      deletion_protection = false
+      nat_gateway          = "single"
+      desired_count        = 2
+      min_count            = 1
+      max_count            = 3
+      dynamodb             = "on-demand"
+      autoscaling          = false
+      fargate_spot         = true
+      cpu_target_percent   = 60
+      task_cpu             = "256"
+      task_memory          = "512"
+      log_retention_days   = 14
+      deletion_protection  = false
+      image_tag_mutability = "MUTABLE"
     }
   }
 
   expect_failures = [var.settings]
+}
+
+run "only_dev_pushes_mutable_tags" {
+  command = plan
+
+  variables {
+    tier = "staging"
+    settings = {
+      nat_gateway          = "single"
+      desired_count        = 1
+      min_count            = 1
+      max_count            = 1
+      dynamodb             = "on-demand"
+      autoscaling          = false
+      fargate_spot         = true
+      cpu_target_percent   = 60
+      task_cpu             = "256"
+      task_memory          = "512"
+      log_retention_days   = 14
+      deletion_protection  = false
+      image_tag_mutability = "MUTABLE"
+    }
+  }
+
+  expect_failures = [var.settings]
+}
+
+run "dev_accepts_latest_again_and_again" {
+  command = plan
+
+  variables {
+    settings = {
+      nat_gateway          = "single"
+      desired_count        = 1
+      min_count            = 1
+      max_count            = 1
+      dynamodb             = "on-demand"
+      autoscaling          = false
+      fargate_spot         = true
+      cpu_target_percent   = 60
+      task_cpu             = "256"
+      task_memory          = "512"
+      log_retention_days   = 14
+      deletion_protection  = false
+      image_tag_mutability = "MUTABLE"
+    }
+  }
+
+  assert {
+    condition     = module.ecr.image_tag_mutability == "MUTABLE"
+    error_message = "The dev tier's repository takes a pushed tag again (latest, every push)."
+  }
+}
+
+run "build_source_is_published_with_cicd" {
+  command = apply
+
+  variables {
+    cicd = {
+      enabled              = true
+      create_connection    = false
+      connection_arn       = "arn:aws:codeconnections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+      repository_id        = "example-org/cart-service"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
+    }
+  }
+
+  assert {
+    condition = module.contract.document.build_source == {
+      type           = "GITHUB"
+      location       = "https://github.com/example-org/cart-service.git"
+      branch         = "develop"
+      connection_arn = "arn:aws:codeconnections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+    }
+    error_message = "With CI/CD the contract says where the control plane builds from: the pipeline's repository, branch and connection."
+  }
+
+  assert {
+    condition = anytrue([for s in jsondecode(module.cicd.codebuild_connection_policy).Statement :
+      contains(s.Action, "codeconnections:UseConnection") && contains(s.Action, "codestar-connections:UseConnection") &&
+      contains(s.Resource, "arn:aws:codeconnections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555") &&
+      contains(s.Resource, "arn:aws:codestar-connections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555")
+    ])
+    error_message = "The image project's role may use the connection (under both service prefixes)."
+  }
+}
+
+run "build_source_of_a_self_managed_host" {
+  command = plan
+
+  variables {
+    cicd = {
+      enabled              = true
+      create_connection    = false
+      provider_type        = "GitLabSelfManaged"
+      connection_arn       = "arn:aws:codeconnections:eu-central-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+      repository_id        = "shop/cart-service"
+      clone_url            = "https://gitlab.example.com/shop/cart-service.git"
+      controlplane_api_url = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/api/"
+      controlplane_package = "git+https://github.com/example-org/cart-controlplane@v1.0.0"
+    }
+  }
+
+  assert {
+    condition     = module.contract.document.build_source.type == "GITLAB_SELF_MANAGED" && module.contract.document.build_source.location == "https://gitlab.example.com/shop/cart-service.git"
+    error_message = "A self-managed host's build source is its clone URL."
+  }
+}
+
+run "no_build_source_without_cicd" {
+  command = plan
+
+  assert {
+    condition     = module.contract.document.build_source == null
+    error_message = "Without CI/CD the contract names no build source (the build says what to do)."
+  }
 }
 
 run "environment_name_longer_than_15_is_rejected" {
