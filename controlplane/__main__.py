@@ -8,6 +8,9 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
+
+from controlplane.sandbox.events import schedule_names
 
 
 def _sandbox_args(p: argparse.ArgumentParser, aws_port: int, port: int) -> None:
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     _sandbox_args(sandbox, 5000, 8000)
     actions = sandbox.add_subparsers(dest="action")
     fire = actions.add_parser("fire", help="fire a schedule now in a running sandbox, with the event its rule sends")
-    fire.add_argument("schedule", choices=sorted(SCHEDULES), help="which schedule")
+    fire.add_argument("schedule", choices=schedule_names(), help="which schedule")
     # SUPPRESS: the ports may also be given before "fire" (sandbox --port 8311 fire ...); those are kept.
     fire.add_argument("--host", default=argparse.SUPPRESS, help="the sandbox's address (default 127.0.0.1)")
     fire.add_argument("--aws-port", type=int, default=argparse.SUPPRESS, help="emulated AWS port (default 5000)")
@@ -54,22 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     return serve(args)
 
 
-SCHEDULES = {
-    "nightly-teardown": "nightly_teardown",
-    "morning-restore": "morning_restore",
-    "teardown-reminder": "teardown_reminder",
-    "reconcile": "reconcile",
-}
-
-
 def fire_schedule(args: argparse.Namespace) -> int:
     """Invoke the schedule's function in the running sandbox (moto's Lambda API) with a scheduled event."""
     import json
     import urllib.request
 
     from controlplane.aws import clients
-    from controlplane.sandbox.events import scheduled_event
-    from controlplane.sandbox.server import FAKE_CREDENTIALS
+    from controlplane.sandbox import events
+    from controlplane.sandbox.seed import SANDBOX_STAGE
+    from controlplane.sandbox.server import FAKE_CREDENTIALS, sandbox_region
 
     api = f"http://{args.host}:{args.port}/health"
     try:
@@ -81,18 +77,15 @@ def fire_schedule(args: argparse.Namespace) -> int:
         )
         return 2
     os.environ.update(FAKE_CREDENTIALS)
-    from controlplane.sandbox.server import sandbox_region
-
     endpoint, region = f"http://{args.host}:{args.aws_port}", sandbox_region(getattr(args, "region", None))
-    function = f"cart-controlplane-sandbox-{SCHEDULES[args.schedule]}"
-    account = clients.client("sts", region=region, endpoint_url=endpoint).get_caller_identity()["Account"]
-    event = scheduled_event(account, region, f"arn:aws:events:{region}:{account}:rule/{function}")
-    response = clients.client("lambda", region=region, endpoint_url=endpoint).invoke(
-        FunctionName=function, Payload=json.dumps(event).encode()
-    )
-    result = json.loads(response["Payload"].read() or b"null")
+
+    def make(service: str) -> Any:
+        return clients.client(service, region=region, endpoint_url=endpoint)
+
+    account = make("sts").get_caller_identity()["Account"]
+    result, failed = events.fire_schedule(make, account, region, f"cart-controlplane-{SANDBOX_STAGE}-", args.schedule)
     print(json.dumps(result, indent=2))
-    return 1 if "FunctionError" in response else 0
+    return 1 if failed else 0
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ independently through the emulated AWS APIs. Exits 0 only if every check held.""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 from controlplane.sandbox.client import ApiClient
 from controlplane.sandbox.emulation import manifest_json
+from controlplane.sandbox.events import fire_schedule
 from controlplane.sandbox.server import PortInUse, Sandbox
 
 
@@ -333,14 +333,10 @@ class Demo:
 
     def fire(self, schedule: str) -> dict[str, Any]:
         """What `python -m controlplane sandbox fire` does: the schedule's function, with a scheduled event."""
-        from controlplane.sandbox.events import scheduled_event
-
         assert self.box.world is not None
-        function = self.box.world.function_prefix + schedule
-        region, account = self.box.region, self.box.world.account
-        event = scheduled_event(account, region, f"arn:aws:events:{region}:{account}:rule/{function}")
-        response = self.box.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
-        return dict(json.loads(response["Payload"].read()))
+        world = self.box.world
+        result, _ = fire_schedule(self.box.client, world.account, self.box.region, world.function_prefix, schedule)
+        return dict(result)
 
     def nightly_teardown_and_restore(self) -> None:
         self.section("6. Nightly teardown (20:00 UTC on weekdays) and morning restore (06:00), fired now")

@@ -164,7 +164,7 @@ def make_world(
     from controlplane import container
     from controlplane.aws import clients
     from controlplane.sandbox import emulation, seed
-    from controlplane.sandbox.events import EventRouter, app_routes
+    from controlplane.sandbox.events import EventRouter
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         emulator = emulation.install(emulation.Emulator(deploy_seconds=0, build_seconds=0, drain_seconds=0))
@@ -178,7 +178,7 @@ def make_world(
         router = None
         if events:
             make = lambda s: clients.client(s, region=REGION)  # noqa: E731
-            router = EventRouter(make, app_routes(world.function_prefix), world.account, REGION)
+            router = EventRouter(make, world.function_prefix, world.account, REGION)
             emulator.listeners.append(router.on_emulated)
         try:
             yield MotoWorld(world=world, emulator=emulator, container=box, router=router)

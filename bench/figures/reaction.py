@@ -1,6 +1,5 @@
 """Figure 1: reaction to an image push: ECR PutImage against the sandbox -> the control plane's UpdateService
-call -> the deploy operation's end. Needs issue #4's ECR-push path (an on_cw_event handler for ECR pushes and
-the sandbox delivering ECR events); until it exists the figure says so instead of inventing numbers."""
+call -> the deploy operation's end (the ECR push rule's function, with the sandbox delivering ECR events)."""
 
 from __future__ import annotations
 
@@ -18,13 +17,12 @@ DELIVERY_BUDGET_S = 15.0  # issue #4 promises delivery within 5 s
 
 
 def push_handler() -> str | None:
-    """The Chalice event handler subscribed to ECR pushes, if the app has one."""
-    import app as chalice_app
+    """The function the ECR push rule invokes (``controlplane/deployment.py`` declares the rules)."""
+    from controlplane.deployment import EVENT_RULES
 
-    for source in getattr(chalice_app.app, "event_sources", []):
-        pattern = getattr(source, "event_pattern", None)
-        if pattern and "aws.ecr" in json.dumps(pattern):
-            return str(getattr(source, "name", "?"))
+    for rule in EVENT_RULES:
+        if rule.event_pattern and "aws.ecr" in json.dumps(rule.event_pattern):
+            return rule.function
     return None
 
 

@@ -25,12 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def nightly_available() -> bool:
-    """Issue #4's nightly teardown: a schedule in the Chalice app, and its state machine."""
-    import app as chalice_app
+    """The nightly teardown: its schedule (``controlplane/deployment.py``) and its state machine."""
+    from controlplane.deployment import EVENT_RULES
 
-    sources = getattr(chalice_app.app, "event_sources", [])
     return (ROOT / "statemachines" / "teardown.asl.json").exists() and any(
-        str(getattr(s, "name", "")) == "nightly_teardown" for s in sources
+        r.function == "nightly_teardown" and r.schedule_expression for r in EVENT_RULES
     )
 
 

@@ -50,6 +50,7 @@ def handler(fn: Callable[[CloudWatchEvent], dict[str, Any]]) -> Any:
     """Register ``fn`` as the plain Lambda function of its name, handed the event as a RawEvent (what the rule
     declared in controlplane/deployment.py delivers)."""
 
+    @logger.inject_lambda_context(clear_state=True)  # each invocation logs its own request and keys only
     def invoke(event: Any, context: Any) -> dict[str, Any]:
         return fn(RawEvent(event, context))
 

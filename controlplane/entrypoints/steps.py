@@ -18,6 +18,7 @@ steps = Blueprint(__name__)
 
 
 def _register(phase: str) -> Any:
+    @logger.inject_lambda_context(clear_state=True)  # each invocation logs its own request and keys only
     def handler(event: State, context: Any) -> State:
         token = None
         if "task_token" in event and "state" in event:  # a .waitForTaskToken task: {"state": $, "task_token": ...}

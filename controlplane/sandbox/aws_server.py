@@ -22,7 +22,9 @@ from typing import Any
 
 from controlplane.aws import clients
 from controlplane.sandbox import emulation
-from controlplane.sandbox.events import EventRouter, app_routes
+from controlplane.sandbox.events import EventRouter
+from controlplane.sandbox.seed import SANDBOX_STAGE
+from controlplane.settings import DEFAULT_REGION
 
 
 def start_emulated_aws(host: str, port: int, emulator: emulation.Emulator) -> Any:
@@ -60,16 +62,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     emulator = emulation.Emulator(args.deploy_seconds, args.build_seconds, drain_seconds=0.5)
     server = start_emulated_aws(args.host, args.port, emulator)
     # Events (ECR pushes, ECS deployment and CodeBuild state changes) reach the handlers of the control plane
     # deployed under CONTROLPLANE_STAGE, as EventBridge rules would deliver them (moto cannot target Lambda).
     endpoint = f"http://{args.host}:{args.port}"
-    stage = os.environ.get("CONTROLPLANE_STAGE", "sandbox")
+    stage = os.environ.get("CONTROLPLANE_STAGE", SANDBOX_STAGE)
     router = EventRouter(
         lambda service: clients.client(service, region=region, endpoint_url=endpoint),
-        app_routes(f"cart-controlplane-{stage}-"),
+        f"cart-controlplane-{stage}-",
         os.environ.get("MOTO_ACCOUNT_ID", "123456789012"),
         region,
     )

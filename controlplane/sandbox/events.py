@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from controlplane.deployment import EVENT_RULES, EventRule
+
 ClientFactory = Callable[[str], Any]
 
 
@@ -134,6 +136,33 @@ def scheduled_event(account: str, region: str, rule_arn: str) -> dict[str, Any]:
     return envelope("aws.events", "Scheduled Event", {}, account, region, [rule_arn])
 
 
+def schedule_names() -> list[str]:
+    """The declared schedules' rule names (``nightly-teardown``, ...)."""
+    return [r.name for r in EVENT_RULES if r.schedule_expression]
+
+
+def schedule_rule(name: str) -> EventRule:
+    """A declared schedule by its rule name (``nightly-teardown``) or its function's (``nightly_teardown``)."""
+    for rule in EVENT_RULES:
+        if rule.schedule_expression and name in (rule.name, rule.function):
+            return rule
+    raise KeyError(f"no schedule named {name!r} (schedules: {', '.join(schedule_names())})")
+
+
+def schedule_delivery(account: str, region: str, function_prefix: str, name: str) -> tuple[str, dict[str, Any]]:
+    """What a schedule's rule does when it fires: the function it invokes and the event it sends."""
+    rule = schedule_rule(name)
+    rule_arn = f"arn:aws:events:{region}:{account}:rule/{function_prefix}{rule.name}"
+    return function_prefix + rule.function, scheduled_event(account, region, rule_arn)
+
+
+def fire_schedule(make: ClientFactory, account: str, region: str, function_prefix: str, name: str) -> tuple[Any, bool]:
+    """Fire a schedule now and wait for its function: (what it returned, whether it raised)."""
+    function, event = schedule_delivery(account, region, function_prefix, name)
+    response = make("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    return json.loads(response["Payload"].read() or b"null"), "FunctionError" in response
+
+
 @dataclass(frozen=True)
 class Route:
     function_name: str
@@ -144,8 +173,6 @@ class Route:
 
 def app_routes(function_prefix: str) -> list[Route]:
     """The declared rules (``controlplane/deployment.py``): one route per event pattern and per schedule."""
-    from controlplane.deployment import EVENT_RULES
-
     return [
         Route(function_prefix + r.function, r.event_pattern, r.schedule_expression, function_prefix + r.name)
         for r in EVENT_RULES
@@ -155,9 +182,10 @@ def app_routes(function_prefix: str) -> list[Route]:
 class EventRouter:
     """Delivers events to the matching Lambda functions on a worker thread; ``delivered`` keeps a log."""
 
-    def __init__(self, make: ClientFactory, routes: list[Route], account: str, region: str) -> None:
+    def __init__(self, make: ClientFactory, function_prefix: str, account: str, region: str) -> None:
         self._make = make
-        self.routes = routes
+        self.function_prefix = function_prefix  # cart-controlplane-<stage>-
+        self.routes = app_routes(function_prefix)
         self.account = account
         self.region = region
         self.delivered: list[tuple[str, dict[str, Any], Any]] = []
@@ -200,14 +228,10 @@ class EventRouter:
             self._enqueue(target, event)
         return len(targets)
 
-    def fire(self, function_suffix: str) -> dict[str, Any]:
-        """Fire a schedule now: the event its rule would deliver, to its function. Returns the event."""
-        route = next((r for r in self.routes if r.schedule and r.function_name.endswith(function_suffix)), None)
-        if route is None:
-            raise KeyError(f"no schedule named {function_suffix!r}")
-        rule = f"arn:aws:events:{self.region}:{self.account}:rule/{route.rule_name or route.function_name}"
-        event = scheduled_event(self.account, self.region, rule)
-        self._enqueue(route.function_name, event)
+    def fire(self, name: str) -> dict[str, Any]:
+        """Fire a schedule now, asynchronously as EventBridge does (``fire_schedule`` waits). Returns the event."""
+        function, event = schedule_delivery(self.account, self.region, self.function_prefix, name)
+        self._enqueue(function, event)
         return event
 
     def _enqueue(self, function_name: str, event: dict[str, Any]) -> None:

@@ -321,6 +321,9 @@ __all__ = ["Backend", "cluster_name", "env_tags", "seed_backend", "seed_controlp
 SEED_TIERS = {"dev": "dev", "staging": "staging", "prod": "prod"}
 
 
+SANDBOX_STAGE = "sandbox"  # the control plane's stage in the sandbox: functions cart-controlplane-sandbox-*
+
+
 @dataclass(frozen=True)
 class World:
     """Everything the sandbox created, and the settings the control plane runs with inside it."""
@@ -341,7 +344,7 @@ class World:
 def seed_all(
     make: ClientFactory,
     region: str,
-    stage: str = "sandbox",
+    stage: str = SANDBOX_STAGE,
     environments: dict[str, str] | None = None,
     wait_interval: int = 1,
     wait_timeout: int = 300,

@@ -16,7 +16,7 @@ from controlplane import container
 from controlplane.aws import clients
 from controlplane.observability import configure
 from controlplane.sandbox import emulation
-from controlplane.sandbox.events import EventRouter, app_routes
+from controlplane.sandbox.events import EventRouter
 from controlplane.sandbox.seed import World, seed_all
 from controlplane.settings import DEFAULT_REGION
 
@@ -139,7 +139,7 @@ class Sandbox:
             self.client, self.region, wait_interval=self.wait_interval, wait_timeout=self.wait_timeout
         )
         os.environ.update(self.world.env_vars)
-        self.router = EventRouter(self.client, app_routes(self.world.function_prefix), self.world.account, self.region)
+        self.router = EventRouter(self.client, self.world.function_prefix, self.world.account, self.region)
         self.emulator.listeners.append(self.router.on_emulated)
         container.reset()
         container.current().environments.discover()  # what the reconcile schedule does at its first run
