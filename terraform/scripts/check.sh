@@ -73,7 +73,7 @@ check_test() {
   for root in "${ROOTS[@]}" "${TEST_MODULES[@]}"; do
     if compgen -G "$TF_DIR/$root/tests/*.tftest.hcl" >/dev/null || compgen -G "$TF_DIR/$root/*.tftest.hcl" >/dev/null; then
       step "terraform test: $root"
-      [[ -d "$TF_DIR/$root/.terraform" ]] || init_root "$root"
+      init_root "$root"  # every time: a stale .terraform misses modules added since
       "$TERRAFORM" -chdir="$TF_DIR/$root" test -no-color
     fi
   done

@@ -18,8 +18,7 @@ from typing import Any
 
 
 def init(root: pathlib.Path, env: dict[str, str]) -> None:
-    if (root / ".terraform").is_dir():
-        return
+    """Every time (it is quick with the plugin cache): a checkout's stale .terraform misses modules added since."""
     proc = subprocess.run(
         ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
         cwd=root,
