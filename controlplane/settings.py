@@ -6,7 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from controlplane.deployment import NIGHTLY_TEARDOWN_RULE, RULES
+
 DEFAULT_REGION = "eu-central-1"
+DEFAULT_BATCH_CONCURRENCY = 16  # environments a nightly teardown or morning restore runs at once (its Map)
+MAX_BATCH_CONCURRENCY = 40  # Step Functions runs up to 40 Map iterations at once in an inline Map
+NIGHTLY_TEARDOWN_SCHEDULE = str(RULES[NIGHTLY_TEARDOWN_RULE].schedule_expression)  # Terraform may override it
 
 
 @dataclass(frozen=True)
@@ -19,9 +24,9 @@ class Settings:
     wait_interval_seconds: int
     wait_timeout_seconds: int
     lock_margin_seconds: int
-    batch_concurrency: int = 16  # environments a nightly teardown or morning restore runs at once (its Map)
+    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     morning_restore_enabled: bool = True
-    nightly_teardown_schedule: str = "cron(0 20 ? * MON-FRI *)"
+    nightly_teardown_schedule: str = NIGHTLY_TEARDOWN_SCHEDULE
     # The environments this stage manages (CONTROLPLANE_ENVIRONMENTS, comma-separated; Terraform sets it from the
     # stage's declared list, which its IAM policy is scoped to). Empty: every contract under the prefix.
     environments: tuple[str, ...] = ()
@@ -39,9 +44,11 @@ class Settings:
             wait_interval_seconds=int(e.get("WAIT_INTERVAL_SECONDS", "10")),
             wait_timeout_seconds=int(e.get("WAIT_TIMEOUT_SECONDS", "1800")),
             lock_margin_seconds=int(e.get("LOCK_MARGIN_SECONDS", "300")),
-            batch_concurrency=max(1, min(40, int(e.get("BATCH_CONCURRENCY", "16")))),
+            batch_concurrency=max(
+                1, min(MAX_BATCH_CONCURRENCY, int(e.get("BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)))
+            ),
             morning_restore_enabled=e.get("MORNING_RESTORE_ENABLED", "true").lower() != "false",
-            nightly_teardown_schedule=e.get("NIGHTLY_TEARDOWN_SCHEDULE", "cron(0 20 ? * MON-FRI *)"),
+            nightly_teardown_schedule=e.get("NIGHTLY_TEARDOWN_SCHEDULE", NIGHTLY_TEARDOWN_SCHEDULE),
             environments=tuple(n.strip() for n in e.get("CONTROLPLANE_ENVIRONMENTS", "").split(",") if n.strip()),
         )
 
