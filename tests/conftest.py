@@ -28,7 +28,8 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 )
-for leaked in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+# Nothing of the caller's shell shapes a test: pytest-xdist's workers get COLUMNS=80, which cartctl honours.
+for leaked in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "COLUMNS", "LINES"):
     os.environ.pop(leaked, None)
 
 _real_connect = socket.socket.connect
@@ -76,15 +77,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``make test`` runs on two xdist workers; the tests under SERIAL_DIRS go to one of them, together.
+    """``make test`` runs on two xdist workers: a module's tests go to one of them, and those under SERIAL_DIRS
+    all to the same one.
 
     (xdist's own ``xdist_group`` mark does not reach the scheduler under pytest 9, which no longer reads the
     ``_nodeid`` that xdist rewrites, so the grouping is declared here, on xdist's scheduler hook.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class SerialDirs(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return next((d for d in SERIAL_DIRS if nodeid.startswith(d)), nodeid)
+        def _split_scope(self, nodeid: str) -> str:  # a module's tests stay together and in order (some build on
+            # the state the one before left, as test_cartctl_sandbox.py's do)
+            return next((d for d in SERIAL_DIRS if nodeid.startswith(d)), None) or nodeid.split("::", 1)[0]
 
     return SerialDirs(config, log)
 

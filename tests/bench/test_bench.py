@@ -87,6 +87,8 @@ def test_quick_run_measures_the_core_figures(quick_run: tuple[dict[str, Any], Pa
         assert work[kind]["lambda_invocations"]["median"] > 0
         assert work[kind]["by_operation_last_run"], kind
     assert "ecs:UpdateService" in work["deploy"]["by_operation_last_run"]
+    for name in ("work", "api", "scale", "footprint"):
+        assert figures[name].get("available", True), f"{name}: {figures[name].get('reason')}"
     assert figures["api"]["registry"]["environments"] >= 3
     assert set(figures["api"]["latency"]) == {"in_process", "http", "in_process_memory_store"}
     scale = figures["scale"]
