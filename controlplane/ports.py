@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -119,6 +119,17 @@ class EnvironmentStore(Protocol):
     def set_push_state(self, name: str, digest: str, state: str, note: str = "") -> bool:
         """Change the stored push's state if it is still that digest's; False if a newer push replaced it."""
         ...
+
+
+def every_environment(store: EnvironmentStore) -> Iterator[Environment]:
+    """Every environment, page after page (a schedule's or a push's whole view of the registry)."""
+    cursor: str | None = None
+    while True:
+        page = store.list_environments(200, cursor)
+        yield from page.items
+        if page.next is None:
+            return
+        cursor = page.next
 
 
 class OperationStore(Protocol):

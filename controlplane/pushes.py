@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from controlplane.domain.events import ImagePush, push_matches
@@ -20,7 +19,7 @@ from controlplane.domain.lifecycle import push_operation_id
 from controlplane.domain.model import Environment, EnvStatus, OpKind, PushRecord
 from controlplane.errors import ApiError, OperationInProgress
 from controlplane.operations import Operations
-from controlplane.ports import Registry
+from controlplane.ports import Registry, every_environment
 
 GONE = (EnvStatus.ABSENT, EnvStatus.DESTROYED, EnvStatus.DESTROYING)
 
@@ -37,21 +36,12 @@ class Pushes:
     def __init__(self, registry: Registry, operations: Operations) -> None:
         self.registry, self.operations = registry, operations
 
-    def _environments(self) -> Iterator[Environment]:
-        cursor: str | None = None
-        while True:
-            page = self.registry.list_environments(200, cursor)
-            yield from page.items
-            if page.next is None:
-                return
-            cursor = page.next
-
     def on_image_push(self, push: ImagePush) -> list[dict[str, Any]]:
         """Route one push to every environment whose deploy_on_push policy matches it; one outcome each
         (``started``, ``queued``, ``duplicate``, ``stale``, ``dropped``) with its reason, for the log."""
         return [
             {"environment": env.name, **self._push_to(env, push)}
-            for env in self._environments()
+            for env in every_environment(self.registry)
             if push_matches(env.settings.deploy_on_push, env.name, push)
         ]
 

@@ -30,6 +30,7 @@ from controlplane.ports import (
     Registry,
     StatusRefused,
     VersionConflict,
+    every_environment,
 )
 from controlplane.settings import Settings
 
@@ -52,13 +53,7 @@ class Schedules:
         self.notifier = notifier
 
     def all_environments(self) -> Iterator[Environment]:
-        cursor: str | None = None
-        while True:
-            page = self.registry.list_environments(200, cursor)
-            yield from page.items
-            if page.next is None:
-                return
-            cursor = page.next
+        return every_environment(self.registry)
 
     def teardown_candidates(self) -> list[Environment]:
         return teardown_selection(self.all_environments(), self.clock())

@@ -40,6 +40,11 @@ class Ran:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    @property
+    def text(self) -> str:
+        """stdout with runs of whitespace as one space (rich pads and wraps)."""
+        return " ".join(self.stdout.split())
+
 
 @pytest.fixture
 def control_api() -> Iterator[ControlApi]:

@@ -6,14 +6,12 @@ before left it."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +19,11 @@ import pytest
 
 from controlplane.cli.exitcodes import ExitCode
 from controlplane.sandbox.server import Sandbox
+from tests.cli.conftest import Ran
 from tests.integration.inprocess import running_sandbox
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    @property
-    def text(self) -> str:
-        """stdout with runs of whitespace as one space (rich pads and wraps)."""
-        return " ".join(self.stdout.split())
 
 
 def operator_env(endpoint: str) -> dict[str, str]:
