@@ -340,7 +340,7 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     assert len(ec2.describe_subnets(SubnetIds=contract["subnet_ids"])["Subnets"]) == 2
     assert _boto("dynamodb", moto_endpoint).describe_table(TableName=contract["data_table_name"])["Table"]
     assert _boto("codebuild", moto_endpoint).batch_get_projects(names=[contract["codebuild_project_name"]])["projects"]
-    # the control plane's own parser accepts it (its check_base step runs the same code)
+    # the control plane's own parser accepts it (its prepare step runs the same code)
     from controlplane.domain.contract import parse_contract
 
     parsed = parse_contract(raw, ENV)
