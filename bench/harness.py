@@ -104,6 +104,9 @@ class Bench:
 def start_bench(
     deploy_seconds: float = 3.0, build_seconds: float = 2.0, drain_seconds: float = 1.0, wait_interval: int = 1
 ) -> Bench:
+    """A counted sandbox whose reconcile schedule never fires on its own: a figure counts what its operations
+    cost, and a reconcile run landing inside a measured window would be billed to them (figure 2 measures one
+    reconcile run apart)."""
     log = CallLog()
     install(log)
     t0 = time.time()
@@ -114,6 +117,7 @@ def start_bench(
         build_seconds=build_seconds,
         drain_seconds=drain_seconds,
         wait_interval=wait_interval,
+        reconcile_seconds=0,
     )
     box.start()
     return Bench(box=box, log=log, api=ApiClient(box.api_endpoint, timeout=120), started_seconds=time.time() - t0)

@@ -117,6 +117,10 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 ("2 work", "deploy 10x rollout / 1x: transitions", f"x{g['transitions']}", "ratio of medians", "-")
             )
             out.append(("2 work", "deploy 10x rollout / 1x: API calls", f"x{g['api_calls']}", "ratio of medians", "-"))
+            r = f.get("reconcile_run")
+            if r and r.get("api_calls", {}).get("n"):
+                add("2 work", "one reconcile run (apart): Lambda invocations", r["lambda_invocations"], "", 0)
+                add("2 work", "one reconcile run (apart): AWS API calls", r["api_calls"], "", 0)
         else:
             na("2 work", f)
     f = figures.get("ecs_deploy")
@@ -258,7 +262,8 @@ def machine_markdown(doc: dict[str, Any]) -> str:
     lines = [
         f"- when: {doc['generated_at']} (the whole run took {doc.get('bench_seconds', '?')} s)",
         f"- machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB memory, {m['platform']}",
-        f"- load average at start: {', '.join(str(x) for x in m['load_average_at_start'])} (a shared machine)",
+        f"- load average at start: {', '.join(str(x) for x in m['load_average_at_start'])}"
+        " (other load on the machine moves wall times, not counts)",
         f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
         f"- product revision: {rev['commit'][:12]}"
         + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else " (as committed)"),

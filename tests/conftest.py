@@ -68,7 +68,11 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
-SERIAL_DIRS = ("tests/terraform/",)  # share in-tree Terraform roots and a plugin cache: one worker runs them in order
+SERIAL_DIRS = (
+    "tests/terraform/",  # in-tree Terraform roots and a plugin cache: one worker runs them in order
+    "tests/integration/hostile/",  # one session-scoped sandbox: another module's sandbox in between would reset
+    # moto's in-process backends under it
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,5 +1,6 @@
 """Figure 2: work per operation: state transitions, Lambda invocations and AWS API calls at the endpoint, per
-provision, build, deploy and destroy; and for deploy, the same with a rollout 10x longer."""
+provision, build, deploy and destroy; and for deploy, the same with a rollout 10x longer. Apart: one run of the
+reconcile schedule (every 5 minutes in AWS, whatever the operations do), over the sandbox's three environments."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bench.config import Size
 from bench.counting import counts
 from bench.harness import Bench, start_bench
 from bench.stats import ratio, summary
+from controlplane.sandbox.events import fire_schedule
 
 KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("provision", "/environments/dev/provision", {"source_version": "bench-v1"}),
@@ -38,9 +40,25 @@ def measure(b: Bench, path: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def measure_reconcile(b: Bench) -> dict[str, Any]:
+    """One run of the reconcile schedule, fired as EventBridge Scheduler would, waited for."""
+    assert b.box.world is not None and b.box.emulator is not None
+    world = b.box.world
+    mark, inv_before = b.log.mark(), sum(b.box.emulator.invocations.values())
+    _, failed = fire_schedule(b.box.client, world.account, b.box.region, world.function_prefix, "reconcile")
+    calls = b.log.since(mark, b.log.mark())
+    return {
+        "failed": failed,
+        "lambda_invocations": sum(b.box.emulator.invocations.values()) - inv_before,
+        "api_calls": len(calls),
+        "by_operation": counts(calls),
+    }
+
+
 def run(size: Size) -> dict[str, Any]:
     b = start_bench(deploy_seconds=size.deploy_seconds, build_seconds=size.build_seconds)
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    reconciles: list[dict[str, Any]] = []
     try:
         assert b.box.emulator is not None
         for i in range(max(size.runs, size.slow_runs)):
@@ -49,6 +67,8 @@ def run(size: Size) -> dict[str, Any]:
                     continue
                 b.box.emulator.deploy_seconds = size.deploy_seconds * (10 if kind == "deploy_10x" else 1)
                 samples[kind].append(measure(b, path, dict(body)))
+                if kind == "deploy":
+                    reconciles.append(measure_reconcile(b))
             b.box.emulator.deploy_seconds = size.deploy_seconds
     finally:
         b.box.stop()
@@ -77,6 +97,11 @@ def run(size: Size) -> dict[str, Any]:
         "sandbox": {"deploy_seconds": size.deploy_seconds, "build_seconds": size.build_seconds, "wait_interval_s": 1},
         "operations": per_kind,
         "deploy_10x_over_1x": growth,
+        "reconcile_run": {
+            "failed_runs": sum(1 for r in reconciles if r["failed"]),
+            **{m: summary([float(r[m]) for r in reconciles]) for m in ("lambda_invocations", "api_calls")},
+            "by_operation_last_run": reconciles[-1]["by_operation"] if reconciles else {},
+        },
         "targets": [
             {
                 "text": "deploy transitions independent of rollout time",
