@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from . import tf_render
 from .conftest import REPO, TF_DIR
 
 CHECK = TF_DIR / "scripts" / "check.sh"
@@ -36,8 +37,19 @@ def test_validate_every_root(terraform_env: dict[str, str]) -> None:
     _check("validate", terraform_env)
 
 
-def test_terraform_test_files(terraform_env: dict[str, str]) -> None:
-    _check("test", terraform_env)
+TEST_FILES = sorted(p.relative_to(TF_DIR) for p in TF_DIR.glob("**/*.tftest.hcl") if ".terraform" not in p.parts)
+
+
+def test_there_are_terraform_test_files() -> None:
+    assert len(TEST_FILES) >= 10, TEST_FILES
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=str)
+def test_terraform_test_files(test_file: pathlib.Path, terraform_env: dict[str, str]) -> None:
+    """What `check.sh test` runs, a file at a time (each root has one), through the session's one run of each
+    file (the IAM lint, the sandbox parity and the policy tests read the same runs' states)."""
+    root = TF_DIR / test_file.parent.parent if test_file.parent.name == "tests" else TF_DIR / test_file.parent
+    tf_render.apply_states(root, str((TF_DIR / test_file).relative_to(root)), terraform_env)
 
 
 def test_checkov_has_no_failed_check(terraform_env: dict[str, str]) -> None:

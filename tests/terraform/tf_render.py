@@ -10,6 +10,7 @@ but not its rendered `json`, which iam_policies.py renders with the real provide
 
 from __future__ import annotations
 
+import copy
 import json
 import pathlib
 import subprocess
@@ -30,9 +31,20 @@ def init(root: pathlib.Path, env: dict[str, str]) -> None:
     assert proc.returncode == 0, f"terraform init in {root}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
 
+_RUNS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+
 def apply_states(root: pathlib.Path, test_file: str, env: dict[str, str]) -> dict[str, dict[str, Any]]:
     """State of every `command = apply` run of `test_file` (relative to root), by run name. The test file's own
-    assertions must pass."""
+    assertions must pass. Each file runs once per test session (the tests under tests/terraform share one worker
+    and the tree does not change under them); callers get their own copy."""
+    key = (str(root.resolve()), test_file)
+    if key not in _RUNS:
+        _RUNS[key] = _run(root, test_file, env)
+    return copy.deepcopy(_RUNS[key])
+
+
+def _run(root: pathlib.Path, test_file: str, env: dict[str, str]) -> dict[str, dict[str, Any]]:
     init(root, env)
     proc = subprocess.run(
         ["terraform", "test", "-json", "-verbose", f"-filter={test_file}", "-no-color"],
