@@ -68,21 +68,28 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
-SERIAL_DIRS = (
-    "tests/terraform/",  # in-tree Terraform roots and a plugin cache: one worker runs them in order
+SERIAL_DIRS = (  # the first prefix a test's id starts with is its scope
+    "tests/terraform/test_integration.py",  # applies copies of the roots: its own scope, the longest, first
+    "tests/terraform/",  # in-tree Terraform roots and one run of each test file: one worker runs them in order
     "tests/integration/hostile/",  # one session-scoped sandbox: another module's sandbox in between would reset
     # moto's in-process backends under it
 )
 
 
+def _serial_scope(nodeid: str) -> str | None:
+    return next((d for d in SERIAL_DIRS if nodeid.startswith(d)), None)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The serial directories first: their one long unit starts at once while the other worker takes the rest."""
-    items.sort(key=lambda item: not item.nodeid.startswith(SERIAL_DIRS))
+    """The serial scopes first, in SERIAL_DIRS's order: their long units start at once on both workers, and the
+    modules fill in around them."""
+    order = {d: i for i, d in enumerate(SERIAL_DIRS)}
+    items.sort(key=lambda item: order.get(_serial_scope(item.nodeid) or "", len(SERIAL_DIRS)))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``make test`` runs on two xdist workers: a module's tests go to one of them, and those under SERIAL_DIRS
-    all to the same one.
+    """``make test`` runs on two xdist workers: a module's tests go to one of them, and those under each of
+    SERIAL_DIRS all to the same one.
 
     (xdist's own ``xdist_group`` mark does not reach the scheduler under pytest 9, which no longer reads the
     ``_nodeid`` that xdist rewrites, so the grouping is declared here, on xdist's scheduler hook.)"""
@@ -91,7 +98,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SerialDirs(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:  # a module's tests stay together and in order (some build on
             # the state the one before left, as test_cartctl_sandbox.py's do)
-            return next((d for d in SERIAL_DIRS if nodeid.startswith(d)), None) or nodeid.split("::", 1)[0]
+            return _serial_scope(nodeid) or nodeid.split("::", 1)[0]
 
     return SerialDirs(config, log)
 
