@@ -95,6 +95,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     ``_nodeid`` that xdist rewrites, so the grouping is declared here, on xdist's scheduler hook.)"""
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False  # xdist would order scopes by their number of tests: keep ours
+
     class SerialDirs(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:  # a module's tests stay together and in order (some build on
             # the state the one before left, as test_cartctl_sandbox.py's do)
