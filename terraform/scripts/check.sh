@@ -5,7 +5,7 @@
 #
 #   terraform/scripts/check.sh [all|package|fmt|validate|test|checkov|iam]...     (default: all)
 #
-# Offline (this machine, CI): the hashicorp/aws provider comes from the filesystem mirror /opt/tf-plugins through
+# Offline (no registry access, as in CI): the hashicorp/aws provider comes from the filesystem mirror /opt/tf-plugins through
 # terraform/.terraformrc.offline, chosen automatically when the mirror exists and TF_CLI_CONFIG_FILE is unset.
 # With internet access: TF_OFFLINE=0 terraform/scripts/check.sh  (plain registry downloads, same checks).
 # TF_OFFLINE=1 forces the mirror config.

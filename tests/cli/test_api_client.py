@@ -78,7 +78,7 @@ def test_a_403_names_the_route_and_who_signed() -> None:
 def test_the_servers_clock_is_used_when_it_differs(monkeypatch: pytest.MonkeyPatch) -> None:
     client = ApiClient(ENDPOINT)
     client._note_clock({"Date": "Sat, 28 Nov 2026 01:43:25 GMT"})
-    assert abs(client.clock_offset) > 2  # this machine's clock is not in 2026-11-28 01:43
+    assert abs(client.clock_offset) > 2  # the local clock is past 2026-11-28 01:43
     from email.utils import formatdate
 
     client._note_clock({"date": formatdate(usegmt=True)})

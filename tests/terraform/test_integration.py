@@ -6,7 +6,7 @@ backend last, and nothing left.
 
 Offline and loopback only: the provider's endpoints all point at http://127.0.0.1:<free port>. What moto cannot do
 is switched off the way an operator would (enable_cicd = false: no CodePipeline, no CodeStar connection). Measured
-on the 2-core machine: see terraform/README.md ("Checks and tests").
+timings: see terraform/README.md ("Checks and tests").
 """
 
 from __future__ import annotations
