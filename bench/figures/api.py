@@ -93,7 +93,7 @@ def _no_table_copy_per_transaction() -> Iterator[None]:
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
 
-    real = models.copy
+    real = getattr(models, "copy")  # noqa: B009 (mypy: moto exports no copy)
 
     class _Copy:
         def __getattr__(self, name: str) -> Any:
@@ -103,11 +103,11 @@ def _no_table_copy_per_transaction() -> Iterator[None]:
         def deepcopy(value: Any, memo: Any = None) -> Any:
             return value if isinstance(value, Table) else real.deepcopy(value, memo)
 
-    models.copy = _Copy()  # type: ignore[assignment]
+    setattr(models, "copy", _Copy())  # noqa: B010
     try:
         yield
     finally:
-        models.copy = real
+        setattr(models, "copy", real)  # noqa: B010
 
 
 def _sample(fn: Callable[[str], tuple[int, int]], paths: list[str], log: CallLog) -> dict[str, Any]:
