@@ -180,10 +180,17 @@ def run(size: Size) -> dict[str, Any]:
             remaining = c.registry.list_environments(200, remaining.next)
         _load(memory, [], ops)
         mem = container.wire(c.settings, memory, c.platform, c.operations.executor, c.waits.sender)
+        # a cursor is its store's own: the same later pages, as the in-memory store's cursors name them
+        mem_first = memory.list_environments(50)
+        own_cursor = {
+            deeper: memory.list_environments(50, mem_first.next).next if mem_first.next else None,
+            op_page: memory.list_operations(busiest, 50).next,
+        }
 
         def mem_get(path: str) -> tuple[int, int]:
             route, _, query = path.partition("?")
-            cursor = query.removeprefix("next=") or None
+            given = query.removeprefix("next=")
+            cursor = own_cursor.get(given) if given else None
             if route == "/environments":
                 page = mem.environments.list(50, cursor)
                 body: Any = {"environments": [e.to_dict() for e in page.items], "next": page.next}

@@ -187,7 +187,7 @@ class DynamoRegistry:
             "Limit": limit,
         }
         if cursor_:
-            kwargs["ExclusiveStartKey"] = cursor.decode(cursor_, "envs")["key"]
+            kwargs["ExclusiveStartKey"] = cursor.start_key(cursor_, "envs", "ENVS")
         with self._call():
             page = self._db.query(**kwargs)
         last = page.get("LastEvaluatedKey")
@@ -381,7 +381,7 @@ class DynamoRegistry:
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
             kwargs["ExpressionAttributeNames"] = names
-        start = cursor.decode(cursor_, scope)["key"] if cursor_ else None
+        start = cursor.start_key(cursor_, scope, f"ENVOPS#{environment}") if cursor_ else None
         items: list[Operation] = []
         last: dict[str, Any] | None = None
         while len(items) < limit:

@@ -53,7 +53,7 @@ class MemoryRegistry:
         return self._envs.get(name)
 
     def list_environments(self, limit: int, cursor_: str | None = None) -> Page[Environment]:
-        after = str(cursor.decode(cursor_, "envs")["after"]) if cursor_ else ""
+        after = str(cursor.after(cursor_, "envs", str)) if cursor_ else ""
         names = sorted(n for n in self._envs if n > after)
         page = names[:limit]
         more = len(names) > limit
@@ -139,7 +139,7 @@ class MemoryRegistry:
         kinds: Sequence[OpKind] = (),
     ) -> Page[Operation]:
         scope = f"ops:{environment}"
-        after = tuple(cursor.decode(cursor_, scope)["after"]) if cursor_ else None
+        after = tuple(cursor.after(cursor_, scope, list)) if cursor_ else None
         ops = sorted(
             (o for o in self._ops.values() if o.environment == environment),
             key=lambda o: (o.created_at, o.id),

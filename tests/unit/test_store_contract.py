@@ -38,6 +38,7 @@ from controlplane.ports import (
     StatusRefused,
     VersionConflict,
 )
+from controlplane.store import cursor
 from controlplane.store.dynamodb import DynamoRegistry, create_registry_table
 from controlplane.store.memory import MemoryRegistry
 
@@ -102,6 +103,35 @@ class TestEnvironments:
                 reg.list_environments(1, bad)
         ops_cursor = reg.list_operations("dev", 1).next
         assert ops_cursor is None
+
+    def test_a_forged_cursor_of_the_right_listing_is_refused(self, reg: Registry) -> None:
+        # GIVEN cursors that decode and name the right listing but carry no key, another store's key, a key of
+        # another partition or a key of the wrong shape (a cursor of the DynamoDB store read by the in-memory
+        # one, or the reverse, included)
+        reg.create_environment(env())
+        key = {"pk": {"S": "ENV#dev"}, "sk": {"S": "ENV"}, "gsi1pk": {"S": "ENVS"}, "gsi1sk": {"S": "dev"}}
+        forged = [
+            {"scope": "envs"},
+            {"scope": "envs", "key": None},
+            {"scope": "envs", "key": {**key, "gsi1pk": {"S": "ENVOPS#dev"}}},
+            {"scope": "envs", "key": {**key, "gsi1sk": {"N": "1"}}},
+            {"scope": "envs", "key": {"pk": {"S": "x"}}},
+            {"scope": "envs", "after": 7},
+        ]
+        if isinstance(reg, DynamoRegistry):
+            forged.append({"scope": "envs", "after": "dev"})  # the in-memory store's cursor
+        else:
+            forged.append({"scope": "envs", "key": key})  # the DynamoDB store's cursor
+        for data in forged:
+            # WHEN a listing is asked for the page after it; THEN it is a BadCursor (a 400), never a KeyError
+            with pytest.raises(BadCursor):
+                reg.list_environments(1, cursor.encode(data))
+        for data in (
+            {"scope": "ops:dev", "after": ["x", 1]},
+            {"scope": "ops:dev", "key": {**key, "gsi1pk": {"S": "ENVS"}}},
+        ):
+            with pytest.raises(BadCursor):
+                reg.list_operations("dev", 1, cursor.encode(data))
 
     def test_settings_are_conditional_on_the_version_read(self, reg: Registry) -> None:
         reg.create_environment(env())
