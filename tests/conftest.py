@@ -225,3 +225,20 @@ def aws_events() -> Iterator[MotoWorld]:
 def aws_all() -> Iterator[MotoWorld]:
     """dev, staging and prod."""
     yield from make_world({"dev": "dev", "staging": "staging", "prod": "prod"})
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Figures a test recorded (``record_property("figures", ...)``: the schemathesis and fuzz runs' counts and
+    results), printed at the end of the run; they travel in the test's report, so xdist's workers' reach it too."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "") == "call"
+        for key, value in getattr(report, "user_properties", [])
+        if key == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -16,6 +16,7 @@ import string
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -326,7 +327,7 @@ class Gen:
 
 
 @pytest.mark.slow
-def test_fuzz_the_control_api(h: Hostile) -> None:
+def test_fuzz_the_control_api(h: Hostile, record_property: Callable[[str, object], None]) -> None:
     # GIVEN environments of the fuzzer's own: a dev one running, a dev and a prod-tier one never provisioned
     running = h.provisioned_env("fz")
     names = [running, h.new_env("fz"), h.new_env("fp", tier="prod")]
@@ -373,6 +374,11 @@ def test_fuzz_the_control_api(h: Hostile) -> None:
     histogram = dict(sorted(statuses.items()))
     print(f"\nfuzz: {sum(statuses.values())} requests in {elapsed:.1f}s (seed {SEED}); status histogram {histogram}")
     print(f"fuzz: operations started {len(ops)}; by method and status {dict(sorted(by_route.items()))}")
+    record_property(
+        "figures",
+        f"fuzz: {sum(statuses.values())} requests (seed {SEED}), status histogram {histogram}, "
+        f"{len(failures)} bad answers",
+    )
     assert not failures, f"{len(failures)} bad answers, first ones:\n" + "\n".join(failures[:15])
     assert sum(statuses.values()) >= 2000
     assert statuses[400] > 0 and statuses[404] > 0 and statuses[200] > 0, histogram
