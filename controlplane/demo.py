@@ -13,7 +13,6 @@ from typing import Any
 
 from controlplane.sandbox.client import ApiClient
 from controlplane.sandbox.emulation import manifest_json
-from controlplane.sandbox.events import fire_schedule
 from controlplane.sandbox.server import PortInUse, Sandbox
 
 
@@ -333,9 +332,7 @@ class Demo:
 
     def fire(self, schedule: str) -> dict[str, Any]:
         """What `python -m controlplane sandbox fire` does: the schedule's function, with a scheduled event."""
-        assert self.box.world is not None
-        world = self.box.world
-        result, _ = fire_schedule(self.box.client, world.account, self.box.region, world.function_prefix, schedule)
+        result, _ = self.box.fire_schedule(schedule)
         return dict(result)
 
     def nightly_teardown_and_restore(self) -> None:

@@ -5,13 +5,13 @@ reconcile schedule (every 5 minutes in AWS, whatever the operations do), over th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from bench.config import Size
 from bench.counting import counts
 from bench.harness import Bench, start_bench
 from bench.stats import ratio, summary
-from controlplane.sandbox.events import fire_schedule
 
 KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("provision", "/environments/dev/provision", {"source_version": "bench-v1"}),
@@ -22,17 +22,22 @@ KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
-def measure(b: Bench, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _counted(b: Bench, work: Callable[[], Any]) -> tuple[Any, list[Any], int]:
+    """What ``work`` returned, the AWS API calls at the endpoint meanwhile, and the Lambda invocations."""
     assert b.box.emulator is not None
     mark, inv_before = b.log.mark(), sum(b.box.emulator.invocations.values())
-    result = b.run("POST", path, body)
-    calls = b.log.since(mark, b.log.mark())
+    result = work()
+    return result, b.log.since(mark, b.log.mark()), sum(b.box.emulator.invocations.values()) - inv_before
+
+
+def measure(b: Bench, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    result, calls, invocations = _counted(b, lambda: b.run("POST", path, body))
     by_name = counts(calls)
     invoke = by_name.get("lambda:Invoke", 0)
     return {
         "status": result["status"],
         "seconds": result["seconds"],
-        "lambda_invocations": sum(b.box.emulator.invocations.values()) - inv_before,
+        "lambda_invocations": invocations,
         "api_calls": len(calls),
         "api_calls_by_control_plane": len(calls) - invoke,  # lambda:Invoke is Step Functions' integration
         "by_operation": by_name,
@@ -42,17 +47,8 @@ def measure(b: Bench, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def measure_reconcile(b: Bench) -> dict[str, Any]:
     """One run of the reconcile schedule, fired as EventBridge Scheduler would, waited for."""
-    assert b.box.world is not None and b.box.emulator is not None
-    world = b.box.world
-    mark, inv_before = b.log.mark(), sum(b.box.emulator.invocations.values())
-    _, failed = fire_schedule(b.box.client, world.account, b.box.region, world.function_prefix, "reconcile")
-    calls = b.log.since(mark, b.log.mark())
-    return {
-        "failed": failed,
-        "lambda_invocations": sum(b.box.emulator.invocations.values()) - inv_before,
-        "api_calls": len(calls),
-        "by_operation": counts(calls),
-    }
+    (_, failed), calls, invocations = _counted(b, lambda: b.box.fire_schedule("reconcile"))
+    return {"failed": failed, "lambda_invocations": invocations, "api_calls": len(calls), "by_operation": counts(calls)}
 
 
 def run(size: Size) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from controlplane import container
 from controlplane.aws import clients
 from controlplane.observability import configure
 from controlplane.sandbox import emulation
-from controlplane.sandbox.events import EventRouter
+from controlplane.sandbox.events import EventRouter, fire_schedule
 from controlplane.sandbox.seed import World, seed_all
 from controlplane.settings import DEFAULT_REGION
 
@@ -93,6 +93,11 @@ class Sandbox:
 
     def client(self, service: str) -> Any:
         return clients.client(service, region=self.region, endpoint_url=self.aws_endpoint)
+
+    def fire_schedule(self, name: str) -> tuple[Any, bool]:
+        """Fire a schedule now and wait for its function: (what it returned, whether it raised)."""
+        assert self.world is not None, "start the sandbox first"
+        return fire_schedule(self.client, self.world.account, self.region, self.world.function_prefix, name)
 
     def start(self) -> World:
         if self.aws_port == 0:
