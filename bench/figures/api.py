@@ -146,7 +146,13 @@ def run(size: Size) -> dict[str, Any]:
         existing = [e.name for e in c.registry.list_environments(200).items]
         envs, ops = _population(size.api_envs, size.api_ops, existing)
         t0 = time.time()
-        chunks = [ops[i::4] for i in range(4)]
+        # four loaders, each owning whole environments: an operation's begin takes its environment's lock, so two
+        # loaders writing one environment's operations would meet on it (LockHeld)
+        by_env: dict[str, list[Any]] = {}
+        for op in ops:
+            by_env.setdefault(op.environment, []).append(op)
+        owned = list(by_env.values())
+        chunks = [[op for env_ops in owned[i::4] for op in env_ops] for i in range(4)]
         with _no_table_copy_per_transaction():
             _load(c.registry, envs, [])
             with ThreadPoolExecutor(max_workers=4) as pool:
