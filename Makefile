@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 CHECKOV_VERSION := 3.3.30
 PARLIAMENT_VERSION := 1.6.4
-# Test workers (pytest-xdist); the Terraform tests stay together on one of them.
-JOBS ?= 2
+# Test workers (pytest-xdist). Four even on two cores: the tests wait more than they compute (the Terraform
+# provider's polls, emulated rollouts and drains), and each Terraform apply, the other Terraform tests and the
+# hostile suite each keep to one worker (tests/conftest.py).
+JOBS ?= 4
 PYTEST := $(PY) -m pytest -n $(JOBS)
 
 .PHONY: setup demo sandbox test test-fast lint typecheck terraform-check package clean

@@ -68,8 +68,11 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+SPLIT_FILES = (  # each test its own scope: these apply copies of the roots, each against its own moto server
+    "tests/terraform/test_integration.py",  # its two applies are its first tests, so they start on two workers
+)
 SERIAL_DIRS = (  # the first prefix a test's id starts with is its scope
-    "tests/terraform/test_integration.py",  # applies copies of the roots: its own scope, the longest, first
+    *SPLIT_FILES,  # the longest units, first
     "tests/terraform/",  # in-tree Terraform roots and one run of each test file: one worker runs them in order
     "tests/integration/hostile/",  # one session-scoped sandbox: another module's sandbox in between would reset
     # moto's in-process backends under it
@@ -88,8 +91,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``make test`` runs on two xdist workers: a module's tests go to one of them, and those under each of
-    SERIAL_DIRS all to the same one.
+    """``make test`` runs on xdist workers (``JOBS``): a module's tests go to one of them, those under each of
+    SERIAL_DIRS all to the same one, and each test of SPLIT_FILES to one of its own.
 
     (xdist's own ``xdist_group`` mark does not reach the scheduler under pytest 9, which no longer reads the
     ``_nodeid`` that xdist rewrites, so the grouping is declared here, on xdist's scheduler hook.)"""
@@ -100,6 +103,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SerialDirs(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:  # a module's tests stay together and in order (some build on
             # the state the one before left, as test_cartctl_sandbox.py's do)
+            if nodeid.startswith(SPLIT_FILES):
+                return nodeid
             return _serial_scope(nodeid) or nodeid.split("::", 1)[0]
 
     return SerialDirs(config, log)

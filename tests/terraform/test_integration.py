@@ -411,33 +411,6 @@ def test_backend_and_dev_apply_refuse_and_destroy(
     print(f"terraform integration: {elapsed:.0f}s total ({timings})")
 
 
-def test_moto_ignores_bucket_policy_conditions(moto_endpoint: str) -> None:
-    """Canary for the bucket-policy workaround above: remove the workaround once this fails."""
-    s3 = _boto("s3", moto_endpoint)
-    bucket = "canary-tls-policy"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-                # never true for this request (it comes from no VPC endpoint): AWS would not apply this Deny
-                "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0000000000000000"}},
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    from botocore.exceptions import ClientError
-
-    with pytest.raises(ClientError):  # moto denies anyway: it ignores Condition
-        s3.put_object(Bucket=bucket, Key="k", Body=b"1")
-    s3.delete_bucket_policy(Bucket=bucket)
-    s3.delete_bucket(Bucket=bucket)
-
-
 @pytest.mark.skipif(not (REPO / "app.py").exists(), reason="app.py not present yet: nothing to package")
 def test_controlplane_stack_applies_and_destroys(
     patched_moto_endpoint: str, terraform_env: dict[str, str], tmp_path: pathlib.Path
@@ -526,6 +499,33 @@ def test_controlplane_stack_applies_and_destroys(
     assert not [m for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith("cart-controlplane-dev-")]
     timings = ", ".join(f"{k}: {v:.0f}s" for k, v in tf.timings.items())
     print(f"terraform controlplane integration: {time.monotonic() - started:.0f}s total ({timings})")
+
+
+def test_moto_ignores_bucket_policy_conditions(moto_endpoint: str) -> None:
+    """Canary for the bucket-policy workaround above: remove the workaround once this fails."""
+    s3 = _boto("s3", moto_endpoint)
+    bucket = "canary-tls-policy"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                # never true for this request (it comes from no VPC endpoint): AWS would not apply this Deny
+                "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0000000000000000"}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError):  # moto denies anyway: it ignores Condition
+        s3.put_object(Bucket=bucket, Key="k", Body=b"1")
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.delete_bucket(Bucket=bucket)
 
 
 def test_moto_patches_are_still_needed(moto_endpoint: str) -> None:
