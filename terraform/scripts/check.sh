@@ -4,11 +4,12 @@
 # policy document (tests/terraform/test_iam_lint.py).
 #
 #   terraform/scripts/check.sh [all|package|fmt|validate|test|checkov|iam]...     (default: all)
+#   terraform/scripts/check.sh cli-config     the CLI config file the checks would use (empty: Terraform's own)
 #
-# Offline (no registry access, as in CI): the hashicorp/aws provider comes from the filesystem mirror /opt/tf-plugins through
-# terraform/.terraformrc.offline, chosen automatically when the mirror exists and TF_CLI_CONFIG_FILE is unset.
-# With internet access: TF_OFFLINE=0 terraform/scripts/check.sh  (plain registry downloads, same checks).
-# TF_OFFLINE=1 forces the mirror config.
+# Offline (no registry access): the hashicorp/aws provider comes from a filesystem mirror through
+# terraform/.terraformrc.offline, chosen automatically when the directory its `path` names exists and
+# TF_CLI_CONFIG_FILE is unset. With internet access: TF_OFFLINE=0 terraform/scripts/check.sh  (plain registry
+# downloads, same checks). TF_OFFLINE=1 forces the mirror config.
 # TF_PLUGIN_CACHE_DIR (default ~/.cache/terraform-plugins) keeps one copy of the ~700 MB provider for all roots.
 # checkov: CHECKOV=/path/to/checkov, else .venv-tools/bin/checkov, else checkov on PATH.
 set -euo pipefail
@@ -18,14 +19,20 @@ REPO_DIR="$(cd "$TF_DIR/.." && pwd)"
 TERRAFORM="${TERRAFORM:-terraform}"
 
 # TF_OFFLINE=1: always the mirror config; 0: never; auto (default): when the mirror exists and no usable CLI config
-# file is set (a TF_CLI_CONFIG_FILE pointing at a missing file counts as none).
+# file is set (a TF_CLI_CONFIG_FILE pointing at a missing file counts as none). The tests ask `cli-config`.
+OFFLINE_CONFIG="$TF_DIR/.terraformrc.offline"
+MIRROR_DIR="$(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$OFFLINE_CONFIG")"
 case "${TF_OFFLINE:-auto}" in
-  1) export TF_CLI_CONFIG_FILE="$TF_DIR/.terraformrc.offline" ;;
+  1) export TF_CLI_CONFIG_FILE="$OFFLINE_CONFIG" ;;
   0) ;;
-  *) if [[ -d /opt/tf-plugins && ! -f "${TF_CLI_CONFIG_FILE:-/nonexistent}" ]]; then
-       export TF_CLI_CONFIG_FILE="$TF_DIR/.terraformrc.offline"
+  *) if [[ -n "$MIRROR_DIR" && -d "$MIRROR_DIR" && ! -f "${TF_CLI_CONFIG_FILE:-/nonexistent}" ]]; then
+       export TF_CLI_CONFIG_FILE="$OFFLINE_CONFIG"
      fi ;;
 esac
+if [[ "${1:-}" == cli-config ]]; then
+  if [[ -f "${TF_CLI_CONFIG_FILE:-/nonexistent}" ]]; then echo "$TF_CLI_CONFIG_FILE"; fi
+  exit 0
+fi
 export TF_PLUGIN_CACHE_DIR="${TF_PLUGIN_CACHE_DIR:-$HOME/.cache/terraform-plugins}"
 mkdir -p "$TF_PLUGIN_CACHE_DIR"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import subprocess
 
 import pytest
 
@@ -29,15 +30,17 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if terraform_binary() is None:
         pytest.skip("terraform binary not found on PATH (install Terraform >= 1.10 to run the Terraform checks)")
     env = dict(os.environ)
-    cli_config = env.get("TF_CLI_CONFIG_FILE", "")
-    if (
-        env.get("TF_OFFLINE", "auto") != "0"
-        and pathlib.Path("/opt/tf-plugins").is_dir()
-        and not os.path.isfile(cli_config)
-    ):
-        env["TF_CLI_CONFIG_FILE"] = str(TF_DIR / ".terraformrc.offline")
+    # the CLI config check.sh chooses (its offline mirror's, when that mirror exists): one choice for both
+    chosen = subprocess.run(
+        ["bash", str(TF_DIR / "scripts" / "check.sh"), "cli-config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if chosen:
+        env["TF_CLI_CONFIG_FILE"] = chosen
     env.setdefault("TF_PLUGIN_CACHE_DIR", str(pathlib.Path.home() / ".cache" / "terraform-plugins"))
     pathlib.Path(env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     return env
-
