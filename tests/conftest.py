@@ -84,8 +84,8 @@ def _serial_scope(nodeid: str) -> str | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The serial scopes first, in SERIAL_DIRS's order: their long units start at once on both workers, and the
-    modules fill in around them."""
+    """The serial scopes first, in SERIAL_DIRS's order: their long units start at once, each on a worker of its
+    own, and the modules fill in around them."""
     order = {d: i for i, d in enumerate(SERIAL_DIRS)}
     items.sort(key=lambda item: order.get(_serial_scope(item.nodeid) or "", len(SERIAL_DIRS)))
 

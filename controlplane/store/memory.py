@@ -53,7 +53,7 @@ class MemoryRegistry:
         return self._envs.get(name)
 
     def list_environments(self, limit: int, cursor_: str | None = None) -> Page[Environment]:
-        after = str(cursor.after(cursor_, "envs", str)) if cursor_ else ""
+        after = cursor.after(cursor_, "envs", str) if cursor_ else ""
         names = sorted(n for n in self._envs if n > after)
         page = names[:limit]
         more = len(names) > limit
